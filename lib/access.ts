@@ -1,0 +1,42 @@
+import type { TokenClaims } from './claims.js';
+import type { ReasonCode } from './errors.js';
+import { type Route, type RouteTable, findRoute } from './route-table.js';
+
+export interface AccessDecision {
+  /**
+   * Every route the token may call, whichever route was requested. API Gateway caches the policy
+   * per token and reuses it for other routes, so the policy must be the same for all of them.
+   */
+  permitted: Route[];
+  /** Whether the requested route is among them, and if not, why. */
+  allowed: boolean;
+  reason: ReasonCode | undefined;
+  route: Route | undefined;
+}
+
+/** Whether a token's audience, scopes and kind satisfy one route. */
+export function routePermits(route: Route, claims: TokenClaims): boolean {
+  if (!claims.audiences.includes(route.api.audience)) return false;
+  if (route.requireUser && claims.tokenUse !== 'user') return false;
+  return route.scopes.every((scope) => claims.scopes.has(scope));
+}
+
+function refusalReason(route: Route, claims: TokenClaims): ReasonCode {
+  if (!claims.audiences.includes(route.api.audience)) return 'audience_mismatch';
+  if (route.requireUser && claims.tokenUse !== 'user') return 'user_token_required';
+  return 'insufficient_scope';
+}
+
+/** True when the token is meant for at least one API this gateway serves. */
+export function servesAudience(table: RouteTable, claims: TokenClaims): boolean {
+  return table.apis.some((api) => claims.audiences.includes(api.audience));
+}
+
+/** Decides a request. Pure: the same claims and route table always give the same answer. */
+export function decideAccess(table: RouteTable, claims: TokenClaims, method: string, path: string): AccessDecision {
+  const permitted = table.routes.filter((route) => routePermits(route, claims));
+  const route = findRoute(table, method, path);
+  if (route === undefined) return { permitted, allowed: false, reason: 'route_unknown', route };
+  const allowed = permitted.includes(route);
+  return { permitted, allowed, reason: allowed ? undefined : refusalReason(route, claims), route };
+}

@@ -1,0 +1,80 @@
+import { constants, type KeyObject, verify } from 'node:crypto';
+
+/** The asymmetric JWS algorithms this authorizer can verify. `none` and HS* are never supported. */
+export const SUPPORTED_ALGORITHMS = [
+  'RS256', 'RS384', 'RS512',
+  'PS256', 'PS384', 'PS512',
+  'ES256', 'ES384', 'ES512',
+  'EdDSA',
+] as const;
+
+export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
+
+export function isSupportedAlgorithm(value: unknown): value is Algorithm {
+  return typeof value === 'string' && (SUPPORTED_ALGORITHMS as readonly string[]).includes(value);
+}
+
+interface AlgorithmSpec {
+  /** JWK `kty` the key must have. */
+  kty: 'RSA' | 'EC' | 'OKP';
+  /** JWK `crv` the key must have (EC and OKP). */
+  curves?: readonly string[];
+  /** Digest for node:crypto, or undefined for EdDSA (the curve fixes it). */
+  digest: 'sha256' | 'sha384' | 'sha512' | undefined;
+  padding?: number;
+  /** Exact length of an ECDSA signature in JOSE (IEEE P1363) form. */
+  signatureLength?: number;
+}
+
+const SPECS: Record<Algorithm, AlgorithmSpec> = {
+  RS256: { kty: 'RSA', digest: 'sha256', padding: constants.RSA_PKCS1_PADDING },
+  RS384: { kty: 'RSA', digest: 'sha384', padding: constants.RSA_PKCS1_PADDING },
+  RS512: { kty: 'RSA', digest: 'sha512', padding: constants.RSA_PKCS1_PADDING },
+  PS256: { kty: 'RSA', digest: 'sha256', padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS384: { kty: 'RSA', digest: 'sha384', padding: constants.RSA_PKCS1_PSS_PADDING },
+  PS512: { kty: 'RSA', digest: 'sha512', padding: constants.RSA_PKCS1_PSS_PADDING },
+  ES256: { kty: 'EC', curves: ['P-256'], digest: 'sha256', signatureLength: 64 },
+  ES384: { kty: 'EC', curves: ['P-384'], digest: 'sha384', signatureLength: 96 },
+  ES512: { kty: 'EC', curves: ['P-521'], digest: 'sha512', signatureLength: 132 },
+  EdDSA: { kty: 'OKP', curves: ['Ed25519', 'Ed448'], digest: undefined },
+};
+
+/** Minimum RSA modulus (RFC 7518 §3.3 and §3.5). */
+export const MIN_RSA_MODULUS_BITS = 2048;
+
+export interface KeyShape {
+  kty: string;
+  crv?: string;
+  alg?: string;
+}
+
+/** Whether a key of this shape may verify a signature made with `alg` (RFC 7517 §4, RFC 7518 §3). */
+export function keyFitsAlgorithm(key: KeyShape, alg: Algorithm): boolean {
+  const spec = SPECS[alg];
+  if (key.kty !== spec.kty) return false;
+  if (spec.curves !== undefined && (key.crv === undefined || !spec.curves.includes(key.crv))) return false;
+  // A key pinned to one algorithm by its JWK `alg` must not be used with another.
+  return key.alg === undefined || key.alg === alg;
+}
+
+/**
+ * Verifies a JWS signature with node:crypto directly. This is the per-request hot path: a
+ * pre-imported KeyObject and one native call, with no WebCrypto round trip.
+ */
+export function verifySignature(alg: Algorithm, key: KeyObject, signingInput: string, signature: Buffer): boolean {
+  const spec = SPECS[alg];
+  if (spec.signatureLength !== undefined && signature.length !== spec.signatureLength) return false;
+  if (signature.length === 0) return false;
+  const data = Buffer.from(signingInput, 'latin1');
+  if (spec.kty === 'RSA') {
+    return verify(spec.digest, data, {
+      key,
+      padding: spec.padding,
+      saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
+    }, signature);
+  }
+  if (spec.kty === 'EC') {
+    return verify(spec.digest, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
+  }
+  return verify(undefined, data, key, signature);
+}

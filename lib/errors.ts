@@ -1,0 +1,64 @@
+/**
+ * Every refusal carries a stable reason code. Codes are part of the public contract: they appear
+ * in logs and metrics and operators alert on them, so they never change meaning once released.
+ */
+export const REASON_CODES = [
+  // The Authorization header itself.
+  'token_missing',
+  'scheme_invalid',
+  'token_too_large',
+  'token_malformed',
+  // The JOSE header.
+  'alg_not_allowed',
+  'header_key_rejected',
+  'crit_unsupported',
+  'typ_invalid',
+  'kid_missing',
+  // Keys and signature.
+  'kid_unknown',
+  'key_unsuitable',
+  'signature_invalid',
+  'jwks_unavailable',
+  // Claims.
+  'issuer_mismatch',
+  'audience_mismatch',
+  'token_expired',
+  'token_not_yet_valid',
+  'iat_in_future',
+  'claim_invalid',
+  // Authorization of the requested route.
+  'route_unknown',
+  'insufficient_scope',
+  'user_token_required',
+  // The event API Gateway sent us.
+  'event_invalid',
+  // A bug or an unexpected failure: refused, never allowed.
+  'internal_error',
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+/**
+ * A refusal. `message` is for operators (logs), never for clients: API Gateway only ever sees
+ * `Unauthorized` or a policy.
+ */
+export class AuthError extends Error {
+  readonly code: ReasonCode;
+
+  constructor(code: ReasonCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AuthError';
+    this.code = code;
+  }
+}
+
+/** A configuration mistake, found once at cold start. The message names the variable and the fix. */
+export class ConfigError extends Error {
+  readonly variable: string;
+
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.name = 'ConfigError';
+    this.variable = variable;
+  }
+}

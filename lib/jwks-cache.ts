@@ -1,0 +1,193 @@
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { type Algorithm, keyFitsAlgorithm, MIN_RSA_MODULUS_BITS } from './algorithms.js';
+import { isAllowedKeyUrl, type JwksOptions } from './config.js';
+import { AuthError } from './errors.js';
+import { type FetchJson } from './fetch-json.js';
+
+/** A verification key from the issuer's JWKS, imported once and reused for every request. */
+export interface TrustedKey {
+  kid: string;
+  kty: string;
+  crv: string | undefined;
+  alg: string | undefined;
+  key: KeyObject;
+}
+
+export interface JwksEvent {
+  type: 'jwks_fetched' | 'jwks_fetch_failed' | 'jwks_key_skipped';
+  issuer: string;
+  detail: string;
+}
+
+export interface IssuerKeysOptions extends JwksOptions {
+  issuer: string;
+  jwksUri: string | undefined;
+  fetchJson: FetchJson;
+  now?: () => number;
+  /** Told about fetches, failures and keys skipped; never gets key material. */
+  onEvent?: (event: JwksEvent) => void;
+}
+
+// Without any key, waiting a full cooldown after a failed fetch would refuse every request for
+// that long; a short backoff still stops a flood from turning into a flood of fetches.
+const NO_KEYS_BACKOFF_MS = 2000;
+
+function importKey(jwk: Record<string, unknown>): TrustedKey | string {
+  const { kid, kty, crv, alg, use } = jwk;
+  if (typeof kid !== 'string' || kid === '') return 'it has no "kid"';
+  if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') return `its kty "${String(kty)}" is not a public-key type`;
+  if (use !== undefined && use !== 'sig') return `its "use" is "${String(use)}", not "sig"`;
+  const keyOps = jwk['key_ops'];
+  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return 'its "key_ops" do not include "verify"';
+  if (alg !== undefined && typeof alg !== 'string') return 'its "alg" is not a string';
+  if (crv !== undefined && typeof crv !== 'string') return 'its "crv" is not a string';
+  if ('d' in jwk) return 'it holds private key material';
+  let key: KeyObject;
+  try {
+    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+  } catch {
+    return 'it is not a valid public JWK';
+  }
+  if (kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) {
+    return `its RSA modulus is under ${MIN_RSA_MODULUS_BITS} bits`;
+  }
+  return { kid, kty, crv, alg, key };
+}
+
+/**
+ * One trusted issuer's keys. Lives at module scope so warm invocations share it.
+ *
+ * - Concurrent misses share one fetch (single flight), so a cold start fetches once.
+ * - An unknown `kid` triggers a refetch at most once per cooldown: a flood of random kids
+ *   costs the issuer one request per cooldown, not one per token.
+ * - A failed refetch keeps the keys already known (stale-if-error); only unknown kids fail.
+ * - Keys that leave the JWKS are forgotten on the next successful fetch.
+ */
+export class IssuerKeys {
+  readonly issuer: string;
+  private readonly options: IssuerKeysOptions;
+  private readonly now: () => number;
+  private keys = new Map<string, TrustedKey>();
+  /** Kids the JWKS publishes but we refused to import, and why, so the refusal can say so. */
+  private unusable = new Map<string, string>();
+  private loaded = false;
+  private inFlight: Promise<void> | undefined;
+  private nextFetchAt = 0;
+  private jwksUri: string | undefined;
+  private generation = 0;
+
+  constructor(options: IssuerKeysOptions) {
+    this.options = options;
+    this.issuer = options.issuer;
+    this.jwksUri = options.jwksUri;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Increments whenever the key set changes; caches derived from keys compare it. */
+  get keySetGeneration(): number {
+    return this.generation;
+  }
+
+  /** Whether a key with this kid is currently trusted. */
+  has(kid: string): boolean {
+    return this.keys.has(kid);
+  }
+
+  /** Seeds the cache with a JWKS known at deploy time, so a cold start needs no fetch. */
+  preload(jwks: unknown): void {
+    this.install(jwks);
+  }
+
+  /** The key to verify a token with `kid` and `alg`. Throws AuthError when there is none. */
+  async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
+    let key = this.keys.get(kid);
+    if (key === undefined) {
+      await this.refresh();
+      key = this.keys.get(kid);
+    }
+    if (key === undefined) {
+      const why = this.unusable.get(kid);
+      if (why !== undefined) throw new AuthError('key_unsuitable', `key "${kid}" of ${this.issuer} was not imported: ${why}`);
+      if (!this.loaded) throw new AuthError('jwks_unavailable', `no keys could be fetched for ${this.issuer}`);
+      throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
+    }
+    if (!keyFitsAlgorithm(key, alg)) {
+      throw new AuthError('key_unsuitable', `key "${kid}" (${key.kty}${key.crv ? ' ' + key.crv : ''}${key.alg ? ', alg ' + key.alg : ''}) cannot verify ${alg}`);
+    }
+    return key.key;
+  }
+
+  private refresh(): Promise<void> {
+    if (this.inFlight !== undefined) return this.inFlight;
+    if (this.now() < this.nextFetchAt) return Promise.resolve();
+    this.inFlight = this.fetchKeys().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async fetchKeys(): Promise<void> {
+    const { fetchJson, timeoutMs, maxResponseBytes: maxBytes } = this.options;
+    try {
+      const jwksUri = this.jwksUri ?? (await this.discoverJwksUri());
+      const jwks = await fetchJson(jwksUri, { timeoutMs, maxBytes });
+      this.install(jwks);
+      this.jwksUri = jwksUri;
+      this.nextFetchAt = this.now() + this.options.cooldownSeconds * 1000;
+      this.emit('jwks_fetched', `${this.keys.size} key(s) from ${jwksUri}`);
+    } catch (error) {
+      // Stale-if-error: whatever keys we had stay trusted.
+      const backoff = this.loaded ? this.options.cooldownSeconds * 1000 : Math.min(NO_KEYS_BACKOFF_MS, this.options.cooldownSeconds * 1000);
+      this.nextFetchAt = this.now() + backoff;
+      this.emit('jwks_fetch_failed', error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  private async discoverJwksUri(): Promise<string> {
+    // OpenID Connect Discovery 1.0 §4: issuer without trailing slash + /.well-known/openid-configuration
+    const url = `${this.issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
+    const document = await this.options.fetchJson(url, { timeoutMs: this.options.timeoutMs, maxBytes: this.options.maxResponseBytes });
+    if (typeof document !== 'object' || document === null) throw new Error(`${url} is not a JSON object`);
+    const { issuer, jwks_uri: jwksUri } = document as Record<string, unknown>;
+    // §4.3: the document must name the very issuer we asked about.
+    if (issuer !== this.issuer) throw new Error(`${url} names issuer "${String(issuer)}", expected "${this.issuer}"`);
+    if (typeof jwksUri !== 'string') throw new Error(`${url} has no jwks_uri`);
+    let parsed: URL;
+    try {
+      parsed = new URL(jwksUri);
+    } catch {
+      throw new Error(`${url} has an invalid jwks_uri`);
+    }
+    if (!isAllowedKeyUrl(parsed)) throw new Error(`${url} has a jwks_uri that is not https`);
+    return jwksUri;
+  }
+
+  private install(jwks: unknown): void {
+    const list = typeof jwks === 'object' && jwks !== null ? (jwks as Record<string, unknown>)['keys'] : undefined;
+    if (!Array.isArray(list)) throw new Error('the JWKS has no "keys" array');
+    const candidates = list.filter((jwk): jwk is Record<string, unknown> => typeof jwk === 'object' && jwk !== null && !Array.isArray(jwk));
+    const kidCounts = new Map<unknown, number>();
+    for (const jwk of candidates) kidCounts.set(jwk['kid'], (kidCounts.get(jwk['kid']) ?? 0) + 1);
+    const keys = new Map<string, TrustedKey>();
+    const unusable = new Map<string, string>();
+    for (const jwk of candidates) {
+      const kid = jwk['kid'];
+      // Two keys under one kid make the choice ambiguous; trust neither.
+      const imported = (kidCounts.get(kid) ?? 0) > 1 ? 'the JWKS holds more than one key with this kid' : importKey(jwk);
+      if (typeof imported === 'string') {
+        if (typeof kid === 'string') unusable.set(kid, imported);
+        this.emit('jwks_key_skipped', `key "${typeof kid === 'string' ? kid : '?'}": ${imported}`);
+        continue;
+      }
+      keys.set(imported.kid, imported);
+    }
+    this.keys = keys;
+    this.unusable = unusable;
+    this.loaded = true;
+    this.generation += 1;
+  }
+
+  private emit(type: JwksEvent['type'], detail: string): void {
+    this.options.onEvent?.({ type, issuer: this.issuer, detail });
+  }
+}

@@ -1,0 +1,43 @@
+import type { APIGatewayAuthorizerResult, Statement } from 'aws-lambda';
+import type { TokenClaims } from './claims.js';
+import { routeResource } from './execute-api-arn.js';
+import type { Route } from './route-table.js';
+
+export type AuthorizerContext = Record<string, string | number | boolean>;
+
+/**
+ * What the backend receives in `requestContext.authorizer`. API Gateway accepts only string,
+ * number and boolean values here, so scopes travel as one space-separated string.
+ */
+export function authorizerContext(claims: TokenClaims): AuthorizerContext {
+  const context: AuthorizerContext = {
+    sub: claims.subject,
+    scope: [...claims.scopes].join(' '),
+    tokenUse: claims.tokenUse,
+    iss: claims.issuer,
+    exp: claims.expiresAt,
+  };
+  if (claims.clientId !== undefined) context['clientId'] = claims.clientId;
+  return context;
+}
+
+/**
+ * An IAM policy allowing exactly the permitted routes of the requested stage; any route not
+ * listed is implicitly denied (403). With nothing permitted, an explicit deny of the whole stage.
+ */
+export function buildPolicy(
+  principalId: string,
+  stagePrefix: string,
+  permitted: readonly Route[],
+  context: AuthorizerContext | undefined,
+): APIGatewayAuthorizerResult {
+  const statement: Statement = permitted.length > 0
+    ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: permitted.map((route) => routeResource(stagePrefix, route.method, route.path)) }
+    : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${stagePrefix}/*`] };
+  const result: APIGatewayAuthorizerResult = {
+    principalId,
+    policyDocument: { Version: '2012-10-17', Statement: [statement] },
+  };
+  if (context !== undefined) result.context = context;
+  return result;
+}

@@ -1,0 +1,136 @@
+/**
+ * The route table: which API (audience) owns which routes, and what each route needs.
+ * Parsed and validated once; matching and permission checks are pure functions over it.
+ */
+
+export interface Route {
+  api: ApiDefinition;
+  method: string;
+  /** Path template, e.g. `/calendar/v1/events/{id}`. */
+  path: string;
+  scopes: string[];
+  requireUser: boolean;
+  /** Template split into segments; a parameter segment is `undefined`, a greedy one `'+'`. */
+  readonly segments: readonly (string | undefined | '+')[];
+}
+
+export interface ApiDefinition {
+  name: string;
+  audience: string;
+  /** The Lambda function serving this API, used by serverless.yml. */
+  function: string;
+  routes: Route[];
+}
+
+export interface RouteTable {
+  apis: ApiDefinition[];
+  routes: Route[];
+}
+
+export class RouteTableError extends Error {
+  constructor(where: string, message: string) {
+    super(`route table ${where}: ${message}`);
+    this.name = 'RouteTableError';
+  }
+}
+
+const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
+const LITERAL_SEGMENT = /^[A-Za-z0-9._~-]+$/;
+const PARAMETER_SEGMENT = /^\{[A-Za-z0-9_]+(\+)?\}$/;
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const NAME = /^[a-z][A-Za-z0-9-]*$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseSegments(path: string, where: string): Route['segments'] {
+  if (!path.startsWith('/')) throw new RouteTableError(where, `path "${path}" must start with "/"`);
+  if (path === '/') return [];
+  const parts = path.slice(1).split('/');
+  return parts.map((part, index) => {
+    if (LITERAL_SEGMENT.test(part)) return part;
+    const match = PARAMETER_SEGMENT.exec(part);
+    if (match === null) throw new RouteTableError(where, `path segment "${part}" is neither a literal nor a {parameter}`);
+    if (match[1] === '+') {
+      if (index !== parts.length - 1) throw new RouteTableError(where, `greedy parameter "${part}" must be the last segment`);
+      return '+';
+    }
+    return undefined;
+  });
+}
+
+/** Validates a route table document. Throws RouteTableError naming the offending entry. */
+export function parseRouteTable(document: unknown): RouteTable {
+  if (!isObject(document) || !Array.isArray(document['apis']) || document['apis'].length === 0) {
+    throw new RouteTableError('', 'must be an object with a non-empty "apis" array');
+  }
+  const apis: ApiDefinition[] = [];
+  const routes: Route[] = [];
+  const audiences = new Set<string>();
+  const routeKeys = new Set<string>();
+  document['apis'].forEach((rawApi: unknown, apiIndex: number) => {
+    const where = `apis[${apiIndex}]`;
+    if (!isObject(rawApi)) throw new RouteTableError(where, 'must be an object');
+    const { name, audience, function: functionName, routes: rawRoutes } = rawApi;
+    if (typeof name !== 'string' || !NAME.test(name)) throw new RouteTableError(where, '"name" must be a lower-case identifier');
+    if (typeof audience !== 'string' || audience === '') throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud")');
+    if (audiences.has(audience)) throw new RouteTableError(where, `audience "${audience}" is used by two APIs`);
+    audiences.add(audience);
+    if (typeof functionName !== 'string' || !NAME.test(functionName)) throw new RouteTableError(where, '"function" must name the Lambda function serving the API');
+    if (!Array.isArray(rawRoutes) || rawRoutes.length === 0) throw new RouteTableError(where, '"routes" must be a non-empty array');
+    const api: ApiDefinition = { name, audience, function: functionName, routes: [] };
+    rawRoutes.forEach((rawRoute: unknown, routeIndex: number) => {
+      const routeWhere = `${where}.routes[${routeIndex}]`;
+      if (!isObject(rawRoute)) throw new RouteTableError(routeWhere, 'must be an object');
+      const { method, path, scopes, requireUser } = rawRoute;
+      if (typeof method !== 'string' || !METHODS.has(method)) throw new RouteTableError(routeWhere, `"method" must be one of ${[...METHODS].join(', ')}`);
+      if (typeof path !== 'string') throw new RouteTableError(routeWhere, '"path" must be a string');
+      const segments = parseSegments(path, routeWhere);
+      if (!Array.isArray(scopes) || !scopes.every((scope) => typeof scope === 'string' && SCOPE_TOKEN.test(scope))) {
+        throw new RouteTableError(routeWhere, '"scopes" must be an array of scope tokens (use [] when the audience alone suffices)');
+      }
+      if (typeof requireUser !== 'boolean') throw new RouteTableError(routeWhere, '"requireUser" must be true or false');
+      const shape = `${method} /${segments.map((segment) => segment ?? '{}').join('/')}`;
+      if (routeKeys.has(shape)) throw new RouteTableError(routeWhere, `${method} ${path} is declared twice`);
+      routeKeys.add(shape);
+      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments };
+      api.routes.push(route);
+      routes.push(route);
+    });
+    apis.push(api);
+  });
+  return { apis, routes };
+}
+
+function matches(route: Route, method: string, parts: readonly string[]): boolean {
+  if (route.method !== method) return false;
+  const { segments } = route;
+  const greedy = segments[segments.length - 1] === '+';
+  if (greedy ? parts.length < segments.length : parts.length !== segments.length) return false;
+  for (let index = 0; index < segments.length; index += 1) {
+    const segment = segments[index];
+    if (segment === '+') return true;
+    const part = parts[index]!;
+    if (part === '') return false;
+    if (segment !== undefined && segment !== part) return false;
+  }
+  return true;
+}
+
+function literalCount(route: Route): number {
+  return route.segments.filter((segment) => segment !== undefined && segment !== '+').length;
+}
+
+/**
+ * The route a concrete request hits. Like API Gateway, a literal segment wins over a parameter.
+ * Returns undefined for a request no route declares.
+ */
+export function findRoute(table: RouteTable, method: string, path: string): Route | undefined {
+  const parts = path === '/' ? [] : path.replace(/^\//, '').split('/');
+  let best: Route | undefined;
+  for (const route of table.routes) {
+    if (matches(route, method, parts) && (best === undefined || literalCount(route) > literalCount(best))) best = route;
+  }
+  return best;
+}

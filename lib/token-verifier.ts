@@ -1,0 +1,89 @@
+import { isSupportedAlgorithm, verifySignature } from './algorithms.js';
+import { type TokenClaims, validateClaims } from './claims.js';
+import type { AuthorizerConfig } from './config.js';
+import { AuthError } from './errors.js';
+import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
+import { IssuerKeys, type JwksEvent } from './jwks-cache.js';
+import { decodeJwt } from './jwt-decode.js';
+
+export interface VerifiedToken {
+  claims: TokenClaims;
+  kid: string;
+}
+
+export interface TokenVerifierOptions {
+  fetchJson?: FetchJson;
+  /** Milliseconds since the epoch. */
+  now?: () => number;
+  onJwksEvent?: (event: JwksEvent) => void;
+}
+
+// Header parameters that would let the token name its own key (RFC 8725 §3.10): never honoured.
+const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
+const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+
+/**
+ * Verifies bearer JWTs for a fixed set of trusted issuers. Checks run from cheapest to most
+ * expensive, and nothing from the token is trusted before the signature is: `iss` only chooses
+ * which trusted issuer's keys to try, and an untrusted `iss` is refused without any fetch.
+ */
+export class TokenVerifier {
+  private readonly config: AuthorizerConfig;
+  private readonly issuers: Map<string, IssuerKeys>;
+  private readonly now: () => number;
+
+  constructor(config: AuthorizerConfig, options: TokenVerifierOptions = {}) {
+    this.config = config;
+    this.now = options.now ?? Date.now;
+    const fetchJson = options.fetchJson ?? defaultFetchJson;
+    this.issuers = new Map(config.issuers.map(({ issuer, jwksUri }) => [issuer, new IssuerKeys({
+      ...config.jwks,
+      issuer,
+      jwksUri,
+      fetchJson,
+      now: this.now,
+      onEvent: options.onJwksEvent,
+    })]));
+  }
+
+  /** The key cache of one trusted issuer. */
+  keysOf(issuer: string): IssuerKeys | undefined {
+    return this.issuers.get(issuer);
+  }
+
+  async verify(token: string): Promise<VerifiedToken> {
+    if (token.length > this.config.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.config.maxTokenBytes} bytes`);
+    const { header, payload, signingInput, signature } = decodeJwt(token);
+
+    const { alg, kid, crit, typ } = header;
+    if (!isSupportedAlgorithm(alg) || !this.config.algorithms.includes(alg)) {
+      throw new AuthError('alg_not_allowed', `alg "${String(alg)}" is not allowed`);
+    }
+    for (const name of KEY_BEARING_HEADERS) {
+      if (name in header) throw new AuthError('header_key_rejected', `header "${name}" would let the token choose its key`);
+    }
+    // We implement no JWS extension, so any critical one must be refused (RFC 7515 §4.1.11).
+    if (crit !== undefined) throw new AuthError('crit_unsupported', 'header "crit" names extensions this verifier does not implement');
+    if (this.config.requireAccessTokenType && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
+      throw new AuthError('typ_invalid', 'header "typ" is not "at+jwt" (RFC 9068)');
+    }
+    if (typeof kid !== 'string' || kid === '') throw new AuthError('kid_missing', 'header has no "kid"');
+
+    const iss = payload['iss'];
+    const keys = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
+    if (keys === undefined) throw new AuthError('issuer_mismatch', '"iss" is missing or not a trusted issuer');
+
+    const key = await keys.getKey(kid, alg);
+    if (!verifySignature(alg, key, signingInput, signature)) {
+      throw new AuthError('signature_invalid', `signature does not verify under key "${kid}"`);
+    }
+
+    const claims = validateClaims(payload, {
+      issuer: keys.issuer,
+      now: Math.floor(this.now() / 1000),
+      clockToleranceSeconds: this.config.clockToleranceSeconds,
+      scopeClaims: this.config.scopeClaims,
+    });
+    return { claims, kid };
+  }
+}
