@@ -40,7 +40,7 @@ function refusal(
   const reason: ReasonCode = error instanceof AuthError ? error.code : 'internal_error';
   const detail = error instanceof Error ? error.message : String(error);
   // HTTP APIs turn a thrown error into a 500, so they get an explicit deny instead.
-  const result = request?.api === 'http' ? buildPolicy('anonymous', arn?.stagePrefix ?? '*', [], undefined) : undefined;
+  const result = request?.api === 'http' ? buildPolicy('anonymous', arn?.stagePrefix, [], undefined) : undefined;
   return {
     outcome: 'unauthorized', reason, detail, result, api: request?.api,
     route: arn ? `${arn.method} ${arn.path}` : undefined, sub: undefined, clientId: undefined, kid: undefined,

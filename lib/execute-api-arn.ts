@@ -11,7 +11,7 @@ export interface ExecuteApiArn {
 
 // arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{path...}
 // serverless offline puts placeholders such as "random-account-id" in the account field.
-const ARN = /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[A-Za-z0-9-]+:[A-Za-z0-9]+\/[^/]+)\/([A-Z]+)(\/.*)?$/;
+const ARN = /^(arn:aws[a-z-]*:execute-api:[a-z0-9-]+:[A-Za-z0-9-]+:[A-Za-z0-9-]+\/[^/]+)\/([A-Z]+)(\/.*)?$/;
 
 export function parseExecuteApiArn(arn: string): ExecuteApiArn {
   const match = ARN.exec(arn);

@@ -23,17 +23,18 @@ export function authorizerContext(claims: TokenClaims): AuthorizerContext {
 
 /**
  * An IAM policy allowing exactly the permitted routes of the requested stage; any route not
- * listed is implicitly denied (403). With nothing permitted, an explicit deny of the whole stage.
+ * listed is implicitly denied (403). With nothing permitted, an explicit deny of the whole stage
+ * (or of everything, when the request's ARN could not be read).
  */
 export function buildPolicy(
   principalId: string,
-  stagePrefix: string,
+  stagePrefix: string | undefined,
   permitted: readonly Route[],
   context: AuthorizerContext | undefined,
 ): APIGatewayAuthorizerResult {
-  const statement: Statement = permitted.length > 0
+  const statement: Statement = permitted.length > 0 && stagePrefix !== undefined
     ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: permitted.map((route) => routeResource(stagePrefix, route.method, route.path)) }
-    : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${stagePrefix}/*`] };
+    : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [stagePrefix === undefined ? '*' : `${stagePrefix}/*`] };
   const result: APIGatewayAuthorizerResult = {
     principalId,
     policyDocument: { Version: '2012-10-17', Statement: [statement] },

@@ -1,0 +1,35 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseBearerToken } from '../lib/bearer.js';
+import { AuthError, type ReasonCode } from '../lib/errors.js';
+
+const refusedWith = (code: ReasonCode) => (error: unknown) => error instanceof AuthError && error.code === code;
+
+describe('parseBearerToken', () => {
+  it('accepts the Bearer scheme in any case (RFC 7235)', () => {
+    for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+      assert.equal(parseBearerToken(`${scheme} a.b.c`, 8192), 'a.b.c');
+    }
+  });
+
+  it('tolerates surrounding whitespace and several spaces after the scheme', () => {
+    assert.equal(parseBearerToken('  Bearer   a.b.c  ', 8192), 'a.b.c');
+  });
+
+  it('refuses a missing or empty header as token_missing', () => {
+    for (const value of [undefined, null, '', '   ']) {
+      assert.throws(() => parseBearerToken(value, 8192), refusedWith('token_missing'));
+    }
+  });
+
+  it('refuses other schemes and malformed credentials as scheme_invalid', () => {
+    for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearera.b.c', 'a.b.c', 'Token a.b.c', 'Bearer a.b.c extra', 'Bearer a b', 'Bearer a.b.c,Bearer d.e.f', 'Bearer "a.b.c"', 'Bearer\ta.b.c']) {
+      assert.throws(() => parseBearerToken(value, 8192), refusedWith('scheme_invalid'), value);
+    }
+  });
+
+  it('refuses an oversized header before matching it', () => {
+    assert.throws(() => parseBearerToken(`Bearer ${'a'.repeat(9000)}`, 8192), refusedWith('token_too_large'));
+    assert.throws(() => parseBearerToken(`Bearer ${'a'.repeat(600)}`, 512), refusedWith('token_too_large'));
+  });
+});

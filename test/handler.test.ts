@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
+import { JwksServer } from './helpers/jwks-server.js';
+import { arnFor, policyAllows } from './helpers/policy.js';
+
+// The real entry point, loaded the way Lambda loads it: configuration from the environment.
+const server = await new JwksServer().start();
+process.env['AUTH_ISSUER'] = server.issuer;
+process.env['AUTH_JWKS_URI'] = server.jwksUri;
+const key = generateTestKey('ES256');
+server.jwks = jwks(key);
+
+// Everything the handler writes, to prove no token ever reaches a log.
+const output: string[] = [];
+const originalWrite = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  output.push(String(chunk));
+  return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
+
+const { handler } = await import('../handlers/authorizer.js');
+const tokensSeen: string[] = [];
+const token = (payload: Record<string, unknown>): string => {
+  const value = signJwt(key, payload);
+  tokensSeen.push(value);
+  return value;
+};
+
+const restRequest = (authorization: string | undefined, method: string, path: string) => ({
+  type: 'REQUEST', methodArn: arnFor(method, path), resource: path, path, httpMethod: method,
+  headers: authorization === undefined ? {} : { Authorization: authorization },
+  multiValueHeaders: authorization === undefined ? {} : { Authorization: [authorization] },
+});
+const restToken = (authorization: string, method: string, path: string) => ({ type: 'TOKEN', authorizationToken: authorization, methodArn: arnFor(method, path) });
+const httpRequest = (authorization: string | undefined, method: string, path: string) => ({
+  version: '2.0', type: 'REQUEST', routeArn: arnFor(method, path), routeKey: `${method} ${path}`, rawPath: path,
+  identitySource: authorization === undefined ? [] : [authorization],
+  headers: authorization === undefined ? {} : { authorization },
+});
+
+const UNAUTHORIZED = (error: unknown) => error instanceof Error && error.message === 'Unauthorized';
+const allows = (result: APIGatewayAuthorizerResult, method: string, path: string) => policyAllows(result, arnFor(method, path));
+
+describe('handler: the three event shapes', () => {
+  before(() => { output.length = 0; });
+  after(async () => {
+    process.stdout.write = originalWrite;
+    await server.stop();
+  });
+
+  it('REST REQUEST: a valid token gets a policy with principalId = sub and a primitive context', async () => {
+    const result = await handler(restRequest(`Bearer ${token(userClaims(server.issuer))}`, 'GET', '/calendar/v1/events'));
+    assert.equal(result.principalId, 'usr_123');
+    assert.ok(allows(result, 'GET', '/calendar/v1/events'));
+    assert.ok(allows(result, 'DELETE', '/calendar/v1/events/x'));
+    assert.equal(result.context?.['sub'], 'usr_123');
+    assert.equal(result.context?.['scope'], 'read write');
+    assert.equal(result.context?.['clientId'], 'calendar-app');
+    assert.equal(result.context?.['tokenUse'], 'user');
+    assert.equal(typeof result.context?.['exp'], 'number');
+  });
+
+  it('REST TOKEN: same decision from authorizationToken', async () => {
+    const result = await handler(restToken(`bearer ${token(userClaims(server.issuer, { scope: 'read' }))}`, 'GET', '/calendar/v1/events/abc'));
+    assert.ok(allows(result, 'GET', '/calendar/v1/events/abc'));
+    assert.ok(!allows(result, 'PUT', '/calendar/v1/events/abc'));
+  });
+
+  it('REST: a valid token without the scope gets a policy that does not allow the route (403)', async () => {
+    const result = await handler(restRequest(`Bearer ${token(userClaims(server.issuer, { scope: 'read' }))}`, 'POST', '/calendar/v1/events'));
+    assert.ok(!allows(result, 'POST', '/calendar/v1/events'));
+    assert.ok(allows(result, 'GET', '/calendar/v1/events'));
+  });
+
+  it('REST: a geocoding client token opens the geocoder and no calendar route', async () => {
+    const geocoding = `Bearer ${token(clientClaims(server.issuer, { scope: 'read write' }))}`;
+    const onCalendar = await handler(restRequest(geocoding, 'GET', '/calendar/v1/events'));
+    assert.ok(!allows(onCalendar, 'GET', '/calendar/v1/events'));
+    const onGeocoder = await handler(restRequest(geocoding, 'GET', '/geocoding/v1/reverse'));
+    assert.ok(allows(onGeocoder, 'GET', '/geocoding/v1/reverse'));
+    assert.equal(onGeocoder.context?.['tokenUse'], 'client');
+  });
+
+  it('REST: missing, empty, Basic, garbage, expired and foreign-audience tokens throw Unauthorized (401)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const refused = [
+      undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer not-a-jwt', 'Bearer a.b.c',
+      `Bearer ${token(userClaims(server.issuer, { exp: now - 60, iat: now - 120 }))}`,
+      `Bearer ${token(userClaims(server.issuer, { aud: 'https://api.example.com/payroll/' }))}`,
+    ];
+    for (const authorization of refused) {
+      await assert.rejects(handler(restRequest(authorization, 'GET', '/calendar/v1/events')), UNAUTHORIZED, String(authorization));
+    }
+    await assert.rejects(handler(restToken('', 'GET', '/calendar/v1/events')), UNAUTHORIZED);
+  });
+
+  it('REST: two Authorization headers are refused', async () => {
+    const value = `Bearer ${token(userClaims(server.issuer))}`;
+    const event = { ...restRequest(value, 'GET', '/calendar/v1/events'), multiValueHeaders: { Authorization: [value, value] } };
+    await assert.rejects(handler(event), UNAUTHORIZED);
+  });
+
+  it('HTTP API 2.0: a valid token is allowed and a bad one gets a deny policy, never a throw (which would be a 500)', async () => {
+    const good = await handler(httpRequest(`Bearer ${token(userClaims(server.issuer))}`, 'PUT', '/calendar/v1/events/abc'));
+    assert.ok(allows(good, 'PUT', '/calendar/v1/events/abc'));
+    for (const authorization of [undefined, 'Basic x', 'Bearer a.b.c', `Bearer ${token(userClaims(server.issuer, { exp: 1 }))}`]) {
+      const result = await handler(httpRequest(authorization, 'GET', '/calendar/v1/events'));
+      assert.equal(result.policyDocument.Statement[0]?.Effect, 'Deny');
+      assert.ok(!allows(result, 'GET', '/calendar/v1/events'));
+      assert.equal(result.context, undefined);
+    }
+  });
+
+  it('an unrecognised event is refused, not guessed at', async () => {
+    for (const event of [null, 42, {}, { type: 'REQUEST' }, { type: 'WEIRD', methodArn: arnFor('GET', '/calendar/v1/events') }, { type: 'TOKEN', authorizationToken: 'Bearer x', methodArn: 'nonsense' }]) {
+      await assert.rejects(handler(event), UNAUTHORIZED);
+    }
+  });
+
+  it('logs one JSON line per decision with a reason code, and never a token', async () => {
+    const lines = output.join('').split('\n').filter((line) => line.includes('"decision"'));
+    assert.ok(lines.length >= 20, `saw ${lines.length} decision lines`);
+    for (const line of lines) {
+      const entry = JSON.parse(line) as Record<string, unknown>;
+      assert.ok(['allow', 'deny', 'unauthorized'].includes(String(entry['outcome'])));
+      if (entry['outcome'] !== 'allow') assert.equal(typeof entry['reason'], 'string');
+    }
+    const all = output.join('');
+    for (const seen of tokensSeen) {
+      const [header, payload, signature] = seen.split('.');
+      assert.ok(!all.includes(seen) && !all.includes(payload!) && !all.includes(signature!) && !all.includes(header!), 'a token part reached the log');
+    }
+    assert.ok(!/Bearer +[A-Za-z0-9._~+/-]{8,}/i.test(all) && !all.includes('dXNlcjpwYXNz'), 'an Authorization header reached the log');
+  });
+});
