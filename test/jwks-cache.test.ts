@@ -1,0 +1,373 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import { type Environment, loadConfig } from '../lib/config.js';
+import { AuthError, type ReasonCode } from '../lib/errors.js';
+import { fetchJson } from '../lib/fetch-json.js';
+import { IssuerKeys, type JwksEvent } from '../lib/jwks-cache.js';
+import { TokenVerifier } from '../lib/token-verifier.js';
+import { JwksServer, type JwksServerMode } from './helpers/jwks-server.js';
+import { generateTestKey, jwks, signJwt, type TestKey, userClaims } from './helpers/jwt.js';
+
+// EC and Ed25519 keys only: cheap to generate, and the cache does not care about key types.
+const keyA = generateTestKey('ES256', 'key-a');
+const keyB = generateTestKey('ES256', 'key-b');
+const keyC = generateTestKey('EdDSA', 'key-c');
+
+const T0 = Date.now();
+const COOLDOWN_MS = 30_000;
+const NO_KEYS_BACKOFF_MS = 2_000;
+
+let server: JwksServer;
+let clock: number;
+const now = (): number => clock;
+
+beforeEach(async () => {
+  clock = T0;
+  server = await new JwksServer().start();
+  server.jwks = jwks(keyA, keyB);
+});
+
+afterEach(async () => {
+  await server.stop();
+});
+
+function verifier(env: Environment = {}, events?: JwksEvent[]): TokenVerifier {
+  const config = loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: server.jwksUri, AUTH_JWKS_TIMEOUT_MS: '1000', ...env });
+  return new TokenVerifier(config, { now, onJwksEvent: events ? (event) => events.push(event) : undefined });
+}
+
+/** A valid token at the fake clock; a random jti makes every token distinct. */
+function token(key: TestKey, header: Record<string, unknown> = {}): string {
+  const iat = Math.floor(clock / 1000);
+  return signJwt(key, userClaims(server.issuer, { iat, exp: iat + 3600, jti: randomUUID() }), header);
+}
+
+function randomKidToken(): string {
+  return token(keyA, { kid: randomUUID() });
+}
+
+async function rejectsWith(promise: Promise<unknown>, code: ReasonCode): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof AuthError, `expected an AuthError, got ${String(error)}`);
+    assert.equal(error.code, code, `expected ${code}, got ${error.code}: ${error.message}`);
+    return true;
+  });
+}
+
+/** Bounds a wait: fails the test if the promise has not settled within `ms`. Not used to synchronise. */
+async function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('cold start', () => {
+  test('50 concurrent verifications of distinct tokens share exactly one JWKS request', async () => {
+    const cold = verifier();
+    const keys = [keyA, keyB];
+    const tokens = Array.from({ length: 50 }, (_, index) => token(keys[index % 2] ?? keyA));
+    assert.equal(new Set(tokens).size, 50);
+    const results = await settlesWithin(Promise.all(tokens.map((t) => cold.verify(t))), 5000);
+    assert.deepEqual(results.map((result) => result.kid), tokens.map((_, index) => (index % 2 === 0 ? keyA.kid : keyB.kid)));
+    assert.equal(server.jwksRequests, 1);
+    assert.equal(cold.keysOf(server.issuer)?.keySetGeneration, 1);
+  });
+
+  test('a warm cache verifies known keys without fetching again', async () => {
+    const warm = verifier();
+    await warm.verify(token(keyA));
+    for (let index = 0; index < 20; index += 1) await warm.verify(token(index % 2 === 0 ? keyA : keyB));
+    clock += 10 * COOLDOWN_MS;
+    await warm.verify(token(keyB));
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('a preloaded key set needs no fetch at all', async () => {
+    const preloaded = verifier();
+    preloaded.keysOf(server.issuer)?.preload(jwks(keyA));
+    await preloaded.verify(token(keyA));
+    assert.equal(server.jwksRequests, 0);
+  });
+});
+
+describe('unknown kid', () => {
+  test('one refetch per cooldown however many random kids arrive', async () => {
+    const cache = verifier();
+    await cache.verify(token(keyA));
+    assert.equal(server.jwksRequests, 1);
+
+    // Inside the cooldown of the first fetch an unknown kid fetches nothing.
+    clock += COOLDOWN_MS - 1;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 1);
+
+    // Once it has elapsed, an unknown kid triggers exactly one refetch.
+    clock += 1;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+
+    // A flood of 200 random kids, concurrent then sequential, inside the new cooldown: nothing.
+    const flood = await Promise.allSettled(Array.from({ length: 200 }, () => cache.verify(randomKidToken())));
+    for (const outcome of flood) {
+      assert.equal(outcome.status, 'rejected');
+      assert.ok(outcome.status === 'rejected' && outcome.reason instanceof AuthError && outcome.reason.code === 'kid_unknown');
+    }
+    clock += COOLDOWN_MS - 1;
+    for (let index = 0; index < 20; index += 1) await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+
+    // Past the cooldown, a concurrent flood still costs exactly one more request.
+    clock += 1;
+    const second = await Promise.allSettled(Array.from({ length: 200 }, () => cache.verify(randomKidToken())));
+    assert.ok(second.every((outcome) => outcome.status === 'rejected' && outcome.reason instanceof AuthError && outcome.reason.code === 'kid_unknown'));
+    assert.equal(server.jwksRequests, 3);
+  });
+
+  test('known keys keep verifying in the middle of a random-kid flood', async () => {
+    const cache = verifier();
+    await cache.verify(token(keyA));
+    clock += COOLDOWN_MS;
+    const mixed = await Promise.allSettled(Array.from({ length: 60 }, (_, index) => cache.verify(index % 3 === 0 ? token(keyB) : randomKidToken())));
+    mixed.forEach((outcome, index) => {
+      if (index % 3 === 0) assert.equal(outcome.status, 'fulfilled');
+      else assert.ok(outcome.status === 'rejected' && outcome.reason instanceof AuthError && outcome.reason.code === 'kid_unknown');
+    });
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('AUTH_JWKS_COOLDOWN_SECONDS shortens the cooldown', async () => {
+    const cache = verifier({ AUTH_JWKS_COOLDOWN_SECONDS: '5' });
+    await cache.verify(token(keyA));
+    clock += 4_999;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 1);
+    clock += 1;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+  });
+});
+
+describe('rotation', () => {
+  test('a key added to the JWKS is refused inside the cooldown, accepted once it has elapsed', async () => {
+    const cache = verifier();
+    await cache.verify(token(keyA));
+    server.jwks = jwks(keyA, keyB, keyC);
+
+    clock += 1_000;
+    await rejectsWith(cache.verify(token(keyC)), 'kid_unknown');
+    assert.equal(server.jwksRequests, 1);
+
+    clock = T0 + COOLDOWN_MS;
+    const { kid } = await cache.verify(token(keyC));
+    assert.equal(kid, keyC.kid);
+    assert.equal(server.jwksRequests, 2);
+    // The old keys survive a rotation that keeps them.
+    await cache.verify(token(keyA));
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('a removed key is forgotten at the next refetch, and the generation increments', async () => {
+    const cache = verifier();
+    const keys = cache.keysOf(server.issuer);
+    assert.ok(keys);
+    await cache.verify(token(keyB));
+    assert.equal(keys.keySetGeneration, 1);
+    assert.ok(keys.has(keyB.kid));
+
+    server.jwks = jwks(keyA);
+    // Until a refetch happens, the cached key still verifies.
+    clock += COOLDOWN_MS;
+    await cache.verify(token(keyB));
+    assert.equal(server.jwksRequests, 1);
+
+    // An unknown kid triggers the refetch that drops keyB.
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+    assert.equal(keys.keySetGeneration, 2);
+    assert.equal(keys.has(keyB.kid), false);
+    await rejectsWith(cache.verify(token(keyB)), 'kid_unknown');
+    await cache.verify(token(keyA));
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('a key that becomes unsuitable (now pinned to another alg) is refused after the refetch', async () => {
+    const cache = verifier();
+    await cache.verify(token(keyA));
+    server.jwks = { keys: [{ ...keyA.jwk, alg: 'ES384' }] };
+    clock += COOLDOWN_MS;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    await rejectsWith(cache.verify(token(keyA)), 'key_unsuitable');
+  });
+});
+
+const FAILURE_MODES: JwksServerMode[] = ['error', 'garbage', 'oversized', 'hang'];
+// A small fetch deadline makes 'hang' settle quickly; a small cap makes 'oversized' fail early.
+const FAILURE_ENV: Environment = { AUTH_JWKS_TIMEOUT_MS: '200', AUTH_JWKS_MAX_BYTES: '16384' };
+
+describe('outages', () => {
+  for (const mode of FAILURE_MODES) {
+    describe(`JWKS server in '${mode}' mode`, () => {
+      test('with keys known: known kids still verify (stale-if-error), unknown kids fail closed', { timeout: 10_000 }, async () => {
+        const events: JwksEvent[] = [];
+        const cache = verifier(FAILURE_ENV, events);
+        await cache.verify(token(keyA));
+        server.mode = mode;
+        clock += COOLDOWN_MS;
+
+        await rejectsWith(settlesWithin(cache.verify(randomKidToken()), 5000), 'kid_unknown');
+        assert.equal(server.jwksRequests, 2);
+        assert.ok(events.some((event) => event.type === 'jwks_fetch_failed'));
+        assert.equal(cache.keysOf(server.issuer)?.keySetGeneration, 1);
+
+        const { kid } = await settlesWithin(cache.verify(token(keyA)), 5000);
+        assert.equal(kid, keyA.kid);
+        assert.equal((await cache.verify(token(keyB))).kid, keyB.kid);
+
+        // The failed refetch starts a full cooldown: no retry storm against a broken issuer.
+        clock += COOLDOWN_MS - 1;
+        await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+        assert.equal(server.jwksRequests, 2);
+      });
+
+      test('with no keys ever loaded: jwks_unavailable, and the call settles', { timeout: 10_000 }, async () => {
+        server.mode = mode;
+        const cache = verifier(FAILURE_ENV);
+        await rejectsWith(settlesWithin(cache.verify(token(keyA)), 5000), 'jwks_unavailable');
+        assert.equal(server.jwksRequests, 1);
+        assert.equal(cache.keysOf(server.issuer)?.keySetGeneration, 0);
+      });
+    });
+  }
+
+  test('a hanging refetch does not hold up tokens whose key is already known', { timeout: 10_000 }, async () => {
+    // A longer deadline than the other hang tests, so the known-key check clearly happens while the fetch is parked.
+    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '1000' });
+    await cache.verify(token(keyA));
+    server.mode = 'hang';
+    clock += COOLDOWN_MS;
+
+    let refetchSettled = false;
+    const pending = cache.verify(randomKidToken()).finally(() => {
+      refetchSettled = true;
+    });
+    const { kid } = await settlesWithin(cache.verify(token(keyB)), 5000);
+    assert.equal(kid, keyB.kid);
+    assert.equal(refetchSettled, false, 'the known key must not wait for the refetch');
+    // Unknown kids arriving meanwhile join the parked fetch instead of opening another.
+    const joined = cache.verify(randomKidToken());
+    await rejectsWith(settlesWithin(pending, 5000), 'kid_unknown');
+    await rejectsWith(settlesWithin(joined, 5000), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('after an initial failure, the retry waits for the short backoff and then succeeds', async () => {
+    server.mode = 'error';
+    const cache = verifier();
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 1);
+
+    server.mode = 'ok';
+    clock += NO_KEYS_BACKOFF_MS - 1;
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 1);
+
+    clock += 1;
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.jwksRequests, 2);
+    // Now the keys are loaded, the normal cooldown applies again.
+    clock += NO_KEYS_BACKOFF_MS;
+    await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('the short backoff also follows a timed-out first fetch', { timeout: 10_000 }, async () => {
+    server.mode = 'hang';
+    const cache = verifier(FAILURE_ENV);
+    await rejectsWith(settlesWithin(cache.verify(token(keyA)), 5000), 'jwks_unavailable');
+    server.mode = 'ok';
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 1);
+    clock += NO_KEYS_BACKOFF_MS;
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.jwksRequests, 2);
+  });
+
+  test('JWKS server down entirely (closed port) → jwks_unavailable, bounded', { timeout: 10_000 }, async () => {
+    const gone = await new JwksServer().start();
+    const goneUri = gone.jwksUri;
+    const goneIssuer = gone.issuer;
+    await gone.stop();
+    const config = loadConfig({ AUTH_ISSUER: goneIssuer, AUTH_JWKS_URI: goneUri, AUTH_JWKS_TIMEOUT_MS: '500' });
+    const cache = new TokenVerifier(config, { now });
+    const iat = Math.floor(clock / 1000);
+    const dead = signJwt(keyA, userClaims(goneIssuer, { iat, exp: iat + 60 }));
+    await rejectsWith(settlesWithin(cache.verify(dead), 5000), 'jwks_unavailable');
+    clock += NO_KEYS_BACKOFF_MS;
+    await rejectsWith(settlesWithin(cache.verify(dead), 5000), 'jwks_unavailable');
+  });
+
+  test('JWKS server stopped after keys were loaded: known keys keep verifying', { timeout: 10_000 }, async (t) => {
+    const own = await new JwksServer().start();
+    t.after(() => own.stop()); // stopping twice is harmless
+    own.jwks = jwks(keyA, keyB);
+    const cache = new TokenVerifier(loadConfig({ AUTH_ISSUER: own.issuer, AUTH_JWKS_URI: own.jwksUri, AUTH_JWKS_TIMEOUT_MS: '500' }), { now });
+    const iat = Math.floor(clock / 1000);
+    const ownToken = (key: TestKey, kid = key.kid): string => signJwt(key, userClaims(own.issuer, { iat, exp: iat + 60 }), { kid });
+    await cache.verify(ownToken(keyA));
+    await own.stop();
+    clock += COOLDOWN_MS;
+    await rejectsWith(settlesWithin(cache.verify(ownToken(keyA, randomUUID())), 5000), 'kid_unknown');
+    assert.equal((await cache.verify(ownToken(keyB))).kid, keyB.kid);
+    assert.equal(own.jwksRequests, 1);
+  });
+});
+
+describe('IssuerKeys directly', () => {
+  function issuerKeys(overrides: Partial<{ cooldownSeconds: number; timeoutMs: number; maxResponseBytes: number }> = {}): IssuerKeys {
+    return new IssuerKeys({
+      cooldownSeconds: 30,
+      timeoutMs: 1000,
+      maxResponseBytes: 65536,
+      ...overrides,
+      issuer: server.issuer,
+      jwksUri: server.jwksUri,
+      fetchJson,
+      now,
+    });
+  }
+
+  test('concurrent getKey calls for unknown kids share one fetch, then all resolve', async () => {
+    const keys = issuerKeys();
+    const found = await Promise.all([keys.getKey(keyA.kid, 'ES256'), keys.getKey(keyB.kid, 'ES256'), keys.getKey(keyA.kid, 'ES256')]);
+    assert.equal(found.length, 3);
+    assert.equal(found[0], found[2], 'the imported KeyObject is reused');
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('an unknown kid after the cooldown refetches; the cooldown starts at the fetch', async () => {
+    const keys = issuerKeys();
+    await keys.getKey(keyA.kid, 'ES256');
+    assert.equal(keys.has(keyC.kid), false);
+    server.jwks = jwks(keyA, keyC);
+    clock += COOLDOWN_MS;
+    await keys.getKey(keyC.kid, 'EdDSA');
+    assert.equal(keys.has(keyC.kid), true);
+    assert.equal(keys.has(keyB.kid), false);
+    assert.equal(server.jwksRequests, 2);
+    assert.equal(keys.keySetGeneration, 2);
+  });
+
+  test('oversized JWKS is refused within the byte cap: no keys, jwks_unavailable', { timeout: 10_000 }, async () => {
+    server.mode = 'oversized';
+    const keys = issuerKeys({ maxResponseBytes: 1024 });
+    await rejectsWith(settlesWithin(keys.getKey(keyA.kid, 'ES256'), 5000), 'jwks_unavailable');
+    assert.equal(keys.keySetGeneration, 0);
+  });
+});
