@@ -1,6 +1,15 @@
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+import { parseApiEvent } from '../lib/api-event.js';
+import { handleCalendarRequest } from '../lib/calendar-api.js';
+import { DynamoEventStore } from '../lib/calendar-store.js';
 
-// Placeholder until the calendar API lands: echoes who the authorizer let through.
-export async function handler(event: { requestContext?: { authorizer?: unknown } }): Promise<APIGatewayProxyResult> {
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api: 'calendar', authorizer: event.requestContext?.authorizer ?? null }) };
+const tableName = process.env['CALENDAR_TABLE'];
+if (tableName === undefined || tableName === '') {
+  throw new Error('CALENDAR_TABLE: is required: set it to the DynamoDB table of calendar events (serverless.yml does)');
+}
+const store = new DynamoEventStore({ tableName, endpoint: process.env['DYNAMODB_ENDPOINT'] || undefined });
+
+/** Lambda entry point for the calendar API (REST API and HTTP API proxy events). */
+export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): Promise<APIGatewayProxyResult> {
+  return handleCalendarRequest(parseApiEvent(event), store);
 }

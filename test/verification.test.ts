@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Environment, loadConfig } from '../lib/config.js';
 import { AuthError, type ReasonCode } from '../lib/errors.js';
@@ -34,6 +34,16 @@ const leakyJwk = { ...leaky.privateKey.export({ format: 'jwk' }), kid: leaky.kid
 // Two different keys published under one kid.
 const dupA = generateTestKey('ES256', 'duplicated-kid');
 const dupB = generateTestKey('ES256', 'duplicated-kid');
+// Ed448 is the other EdDSA curve.
+const ed448Pair = generateKeyPairSync('ed448');
+const ed448: TestKey = {
+  kid: 'ed448', alg: 'EdDSA', ...ed448Pair,
+  jwk: { ...ed448Pair.publicKey.export({ format: 'jwk' }), kid: 'ed448', use: 'sig' },
+};
+// A symmetric key published in the JWKS, and a key whose key_ops forbid verification.
+const octSecret = Buffer.from('a shared secret that must never verify anything');
+const octJwk = { kty: 'oct', kid: 'oct-key', k: octSecret.toString('base64url') };
+const signOnly: TestKey = { ...es256, kid: 'sign-only', jwk: { ...es256.jwk, kid: 'sign-only', key_ops: ['sign'] } };
 // Keys that no trusted JWKS publishes.
 const attacker = generateTestKey('ES256', 'attacker');
 const foreignWithKnownKid = generateTestKey('ES256', es256.kid);
@@ -53,8 +63,8 @@ before(async () => {
   server.jwks = {
     keys: [
       rsa.jwk, rsaPs256.jwk, rsaRs512Pinned.jwk, rsaEnc.jwk, weakRsa.jwk,
-      es256.jwk, es384.jwk, es512.jwk, ed25519.jwk,
-      leakyJwk, dupA.jwk, dupB.jwk,
+      es256.jwk, es384.jwk, es512.jwk, ed25519.jwk, ed448.jwk,
+      leakyJwk, octJwk, signOnly.jwk, dupA.jwk, dupB.jwk,
     ],
   };
   serverB.jwks = { keys: [issuerBKey.jwk] };
@@ -118,7 +128,7 @@ function segments(token: string): [string, string, string] {
 
 describe('happy paths', () => {
   for (const [name, key] of [
-    ['RS256', rsa], ['PS256', rsaPs256], ['ES256', es256], ['ES384', es384], ['ES512', es512], ['EdDSA', ed25519],
+    ['RS256', rsa], ['PS256', rsaPs256], ['ES256', es256], ['ES384', es384], ['ES512', es512], ['EdDSA', ed25519], ['EdDSA (Ed448)', ed448],
   ] as const) {
     test(`${name} user token verifies and its claims come out right`, async () => {
       const { claims: verified, kid } = await verify(signJwt(key, claims()));
@@ -268,6 +278,15 @@ describe('key selection', () => {
   test('two JWKs with the same kid → key_unsuitable, whichever key signed', async () => {
     await rejectsWith(verify(signJwt(dupA, claims())), 'key_unsuitable');
     await rejectsWith(verify(signJwt(dupB, claims())), 'key_unsuitable');
+  });
+
+  test('symmetric (kty oct) JWK → key_unsuitable, for RS256 and for HS256 keyed with its secret', async () => {
+    await rejectsWith(verify(signJwt(rsa, claims(), { kid: octJwk.kid })), 'key_unsuitable');
+    await rejectsWithoutFetch(verify(hs256(octSecret, { alg: 'HS256', kid: octJwk.kid }, claims())), 'alg_not_allowed');
+  });
+
+  test('JWK whose key_ops do not include verify → key_unsuitable', async () => {
+    await rejectsWith(verify(signJwt(signOnly, claims())), 'key_unsuitable');
   });
 
   test('kid absent from the JWKS → kid_unknown', async () => {

@@ -1,13 +1,15 @@
-// Builds each API function's `http` (REST API) and `httpApi` (HTTP API) events from routes.json,
-// so that the routes API Gateway exposes and the routes the authorizer knows cannot drift apart.
-// serverless.yml reads it as ${file(./serverless.routes.cjs):<function name>}.
+// Builds parts of serverless.yml from the project's data files, so that what API Gateway and
+// DynamoDB are given cannot drift from what the code and the local stack use:
+//   ${file(./serverless.parts.cjs):events.<function>}  http + httpApi events from routes.json
+//   ${file(./serverless.parts.cjs):calendarTable}      table properties from calendar-table.json
 const { readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
+const readJson = (name) => JSON.parse(readFileSync(join(__dirname, name), 'utf8'));
+
 function eventsByFunction() {
-  const table = JSON.parse(readFileSync(join(__dirname, 'routes.json'), 'utf8'));
   const events = {};
-  for (const api of table.apis) {
+  for (const api of readJson('routes.json').apis) {
     const list = (events[api.function] ??= []);
     for (const route of api.routes) {
       list.push({
@@ -27,5 +29,9 @@ function eventsByFunction() {
   return events;
 }
 
-module.exports = eventsByFunction;
-module.exports.eventsByFunction = eventsByFunction;
+function calendarTable() {
+  const { $comment: _comment, ...properties } = readJson('calendar-table.json');
+  return { TableName: '${param:calendarTable}', ...properties };
+}
+
+module.exports = () => ({ events: eventsByFunction(), calendarTable: calendarTable() });

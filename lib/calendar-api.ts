@@ -1,0 +1,101 @@
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { ApiRequest } from './api-event.js';
+import { parseEventInput, parseListQuery, type Parsed } from './calendar-input.js';
+import { type CalendarEvent, EventNotFoundError, type EventStore, InvalidCursorError, VersionConflictError } from './calendar-store.js';
+import { errorResponse, jsonResponse } from './http-response.js';
+
+const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const etag = (version: number): string => `"${version}"`;
+
+/** `If-Match: "3"` → 3. Weak validators and lists are not accepted: a write needs one exact version. */
+function parseIfMatch(value: string | undefined): number | undefined | 'invalid' {
+  if (value === undefined) return undefined;
+  const match = /^\s*"(\d{1,15})"\s*$/.exec(value);
+  return match === null ? 'invalid' : Number(match[1]);
+}
+
+function eventResponse(statusCode: number, event: CalendarEvent, headers: Record<string, string> = {}): APIGatewayProxyResult {
+  return jsonResponse(statusCode, event, { etag: etag(event.version), ...headers });
+}
+
+function rejected(parsed: Exclude<Parsed<unknown>, { ok: true }>): APIGatewayProxyResult {
+  return errorResponse(parsed.status, parsed.error, parsed.message, parsed.details);
+}
+
+/**
+ * Whether this error means the database could not be reached or is overloaded (503), as opposed to
+ * a bug (500). The SDK marks network failures with no HTTP status.
+ */
+export function isUnavailable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, $metadata, code } = error as { name?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (name === 'ProvisionedThroughputExceededException' || name === 'ThrottlingException' || name === 'RequestLimitExceeded' || name === 'TimeoutError') return true;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code)) return true;
+  // Only SDK errors carry $metadata; anything else is a bug, not an outage.
+  if ($metadata === undefined) return false;
+  const status = $metadata.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
+async function dispatch(request: ApiRequest, owner: string, store: EventStore): Promise<APIGatewayProxyResult> {
+  const id = request.pathParameters['id'];
+  if (id === undefined) {
+    if (request.method === 'GET') {
+      const query = parseListQuery(request.query);
+      if (!query.ok) return rejected(query);
+      return jsonResponse(200, await store.list(owner, query.value));
+    }
+    if (request.method === 'POST') {
+      const input = parseEventInput(request.body);
+      if (!input.ok) return rejected(input);
+      const event = await store.create(owner, input.value);
+      return eventResponse(201, event, { location: `/calendar/v1/events/${event.id}` });
+    }
+    return errorResponse(405, 'method_not_allowed', `${request.method} is not supported on /calendar/v1/events`);
+  }
+  // Ids are UUIDs we issued; anything else cannot exist, and is answered like a missing event.
+  if (!EVENT_ID.test(id)) return errorResponse(404, 'not_found', 'no such event');
+  switch (request.method) {
+    case 'GET':
+      return eventResponse(200, await store.get(owner, id));
+    case 'PUT': {
+      const expected = parseIfMatch(request.headers['if-match']);
+      if (expected === undefined) return errorResponse(428, 'precondition_required', 'send If-Match with the ETag of the event you read, so that concurrent changes are not overwritten');
+      if (expected === 'invalid') return errorResponse(400, 'invalid_request', 'If-Match must be one strong ETag, e.g. "3"');
+      const input = parseEventInput(request.body);
+      if (!input.ok) return rejected(input);
+      return eventResponse(200, await store.replace(owner, id, input.value, expected));
+    }
+    case 'DELETE': {
+      const expected = parseIfMatch(request.headers['if-match']);
+      if (expected === 'invalid') return errorResponse(400, 'invalid_request', 'If-Match must be one strong ETag, e.g. "3"');
+      await store.remove(owner, id, expected);
+      return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+    }
+    default:
+      return errorResponse(405, 'method_not_allowed', `${request.method} is not supported on /calendar/v1/events/{id}`);
+  }
+}
+
+/**
+ * The calendar API. The owner is the `sub` the authorizer verified, never anything from the
+ * request; events of other owners are indistinguishable from events that do not exist (404).
+ */
+export async function handleCalendarRequest(request: ApiRequest, store: EventStore): Promise<APIGatewayProxyResult> {
+  const owner = request.authorizer['sub'];
+  if (typeof owner !== 'string' || owner === '') return errorResponse(401, 'unauthorized', 'no authenticated user');
+  // The authorizer already refuses client tokens here; a second check costs nothing.
+  if (request.authorizer['tokenUse'] !== 'user') return errorResponse(403, 'forbidden', 'the calendar needs a user access token');
+  try {
+    return await dispatch(request, owner, store);
+  } catch (error) {
+    if (error instanceof EventNotFoundError) return errorResponse(404, 'not_found', 'no such event');
+    if (error instanceof VersionConflictError) {
+      return jsonResponse(412, { error: 'precondition_failed', message: 'the event changed since you read it; read it again and retry' }, { etag: etag(error.currentVersion) });
+    }
+    if (error instanceof InvalidCursorError) return errorResponse(400, 'invalid_request', 'cursor: is not a cursor returned by this API', [{ field: 'cursor', problem: 'is not a cursor returned by this API' }]);
+    if (isUnavailable(error)) return errorResponse(503, 'service_unavailable', 'the calendar store is unavailable; retry later', undefined);
+    return errorResponse(500, 'internal_error', 'unexpected error');
+  }
+}
