@@ -1,0 +1,236 @@
+/**
+ * The local OAuth 2.0 authorization server: a real oidc-provider issuing RFC 9068 JWT access
+ * tokens for the two sample APIs. For local development and tests only.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { URLSearchParams } from 'node:url';
+import { exportJWK, generateKeyPair } from 'jose';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+
+export const CALENDAR_API = 'https://api.example.com/calendar/v1/';
+export const GEOCODING_API = 'https://api.example.com/geocoding/v1/';
+
+export const CLIENTS = {
+  calendar: { id: 'calendar-app', redirectUri: 'http://127.0.0.1/callback' },
+  geocoding: { id: 'geocoding-backend', secret: 'geocoding-backend-local-secret' },
+  nogrant: { id: 'no-grant-client', secret: 'no-grant-client-local-secret' },
+} as const;
+
+/** Which APIs each client may get tokens for, and with which scopes at most. */
+const RESOURCE_GRANTS: Record<string, Record<string, string>> = {
+  [CLIENTS.calendar.id]: { [CALENDAR_API]: 'read write' },
+  [CLIENTS.geocoding.id]: { [GEOCODING_API]: '' },
+  [CLIENTS.nogrant.id]: {},
+};
+
+/** Local accounts: any lower-case user name, with this one password. Never use this issuer for real users. */
+export const LOCAL_PASSWORD = 'local-password';
+const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export const TOKEN_LIFETIME_SECONDS = 86400;
+
+export interface IssuerOptions {
+  port: number;
+  host?: string;
+  /** Public URL; defaults to http://localhost:<port>/. */
+  issuer?: string;
+  /** Where the signing key is kept between starts (git-ignored). */
+  keyFile: string;
+}
+
+export interface RunningIssuer {
+  issuer: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function signingKey(keyFile: string): Promise<Record<string, unknown>> {
+  if (existsSync(keyFile)) return JSON.parse(readFileSync(keyFile, 'utf8')) as Record<string, unknown>;
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
+  const jwk = { ...(await exportJWK(privateKey)), kid: `local-${randomBytes(6).toString('hex')}`, alg: 'RS256', use: 'sig' };
+  mkdirSync(dirname(keyFile), { recursive: true });
+  writeFileSync(keyFile, JSON.stringify(jwk), { mode: 0o600 });
+  return jwk;
+}
+
+const escapeHtml = (value: string): string => value.replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`);
+
+function page(title: string, body: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem}label{display:block;margin:.75rem 0}input[type=text],input[type=password]{width:100%;padding:.4rem}button{padding:.5rem 1rem;margin-top:1rem}</style>
+</head><body><h1>${escapeHtml(title)}</h1>${body}</body></html>`;
+}
+
+async function readForm(request: http.IncomingMessage): Promise<URLSearchParams> {
+  let body = '';
+  for await (const chunk of request) {
+    body += String(chunk);
+    if (body.length > 8192) throw new Error('form too large');
+  }
+  return new URLSearchParams(body);
+}
+
+export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer> {
+  const host = options.host ?? '127.0.0.1';
+  const server = http.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const issuer = options.issuer ?? `http://localhost:${port}/`;
+
+  const configuration: Configuration = {
+    clients: [
+      {
+        client_id: CLIENTS.calendar.id,
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [CLIENTS.calendar.redirectUri],
+      },
+      {
+        client_id: CLIENTS.geocoding.id,
+        client_secret: CLIENTS.geocoding.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+      {
+        client_id: CLIENTS.nogrant.id,
+        client_secret: CLIENTS.nogrant.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+    jwks: { keys: [await signingKey(options.keyFile) as never] },
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+    scopes: ['openid', 'offline_access', 'read', 'write'],
+    claims: { openid: ['sub'] },
+    pkce: { required: () => true },
+    ttl: {
+      AccessToken: TOKEN_LIFETIME_SECONDS,
+      ClientCredentials: TOKEN_LIFETIME_SECONDS,
+      AuthorizationCode: 60,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 86400,
+      IdToken: 3600,
+      RefreshToken: 14 * 86400,
+    },
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      introspection: { enabled: false },
+      revocation: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: KoaContextWithOIDC, resource: string, client) => {
+          const scope = RESOURCE_GRANTS[client.clientId]?.[resource];
+          // A client only ever gets tokens for the APIs it was granted.
+          if (scope === undefined) throw new errors.InvalidTarget(`client ${client.clientId} may not request tokens for ${resource}`);
+          return {
+            scope,
+            audience: resource,
+            accessTokenTTL: TOKEN_LIFETIME_SECONDS,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx, id) => ({ accountId: id, claims: async () => ({ sub: id }) }),
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = page('Error', `<p>${escapeHtml(String(out['error']))}: ${escapeHtml(String(out['error_description'] ?? ''))}</p>`);
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  const callback = provider.callback();
+
+  async function interaction(request: http.IncomingMessage, response: http.ServerResponse, uid: string, action: string | undefined): Promise<void> {
+    const details = await provider.interactionDetails(request, response);
+    if (details.uid !== uid) throw new errors.SessionNotFound('interaction mismatch');
+    const send = (html: string, status = 200): void => {
+      response.writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(html);
+    };
+    if (request.method === 'GET') {
+      if (details.prompt.name === 'login') {
+        send(page('Sign in to the local issuer', `<form method="post" action="/interaction/${uid}/login">
+<label>User name <input type="text" name="username" autofocus required pattern="[a-z][a-z0-9_-]{0,31}"></label>
+<label>Password <input type="password" name="password" required></label>
+<p>Local accounts: any lower-case name, password <code>${LOCAL_PASSWORD}</code>.</p>
+<button type="submit">Sign in</button></form>`));
+        return;
+      }
+      const missing = (details.prompt.details['missingResourceScopes'] ?? {}) as Record<string, string[]>;
+      const rows = Object.entries(missing).flatMap(([resource, scopes]) => scopes.map((scope) =>
+        `<label><input type="checkbox" name="scope" value="${escapeHtml(scope)}" checked> ${escapeHtml(scope)} on ${escapeHtml(resource)}</label>`));
+      send(page('Allow access?', `<p><strong>${escapeHtml(String(details.params['client_id']))}</strong> asks to use your account:</p>
+<form method="post" action="/interaction/${uid}/confirm">${rows.join('')}<button type="submit">Allow</button></form>
+<form method="post" action="/interaction/${uid}/abort"><button type="submit">Deny</button></form>`));
+      return;
+    }
+    const form = await readForm(request);
+    if (action === 'login') {
+      const username = form.get('username') ?? '';
+      if (!USER_NAME.test(username) || form.get('password') !== LOCAL_PASSWORD) {
+        send(page('Sign in failed', `<p>Unknown user or wrong password. <a href="/interaction/${uid}">Try again</a>.</p>`), 401);
+        return;
+      }
+      await provider.interactionFinished(request, response, { login: { accountId: username } }, { mergeWithLastSubmission: false });
+      return;
+    }
+    if (action === 'confirm') {
+      const accountId = details.session?.accountId;
+      const clientId = String(details.params['client_id']);
+      if (accountId === undefined) throw new errors.SessionNotFound('no session');
+      const grant = details.grantId ? (await provider.Grant.find(details.grantId))! : new provider.Grant({ accountId, clientId });
+      const chosen = new Set(form.getAll('scope'));
+      const missingOIDC = (details.prompt.details['missingOIDCScope'] ?? []) as string[];
+      if (missingOIDC.length > 0) grant.addOIDCScope(missingOIDC.join(' '));
+      const missing = (details.prompt.details['missingResourceScopes'] ?? {}) as Record<string, string[]>;
+      for (const [resource, scopes] of Object.entries(missing)) {
+        // The user may grant fewer scopes than asked for, never more.
+        grant.addResourceScope(resource, scopes.filter((scope) => chosen.has(scope)).join(' '));
+      }
+      const grantId = await grant.save();
+      await provider.interactionFinished(request, response, { consent: { grantId } }, { mergeWithLastSubmission: true });
+      return;
+    }
+    await provider.interactionFinished(request, response, { error: 'access_denied', error_description: 'the user denied access' }, { mergeWithLastSubmission: false });
+  }
+
+  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+    const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(request.url ?? '');
+    if (match === null) {
+      callback(request, response);
+      return;
+    }
+    interaction(request, response, match[1]!, match[2]).catch((error: unknown) => {
+      if (response.headersSent) return response.destroy();
+      response.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
+      response.end(page('Error', `<p>${escapeHtml(error instanceof Error ? error.message : 'interaction failed')}</p>`));
+    });
+  });
+
+  return {
+    issuer,
+    url: `http://${host}:${port}/`,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * The whole stack on this machine: the issuer, DynamoDB (dynalite) and serverless offline running
+ * the authorizer and both sample APIs. `npm start` and the end-to-end tests both use it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startDynamoDb } from './dynamodb.js';
+import { startIssuer } from './issuer.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface StackOptions {
+  issuerPort: number;
+  apiPort: number;
+  lambdaPort: number;
+  dynamodbPort: number;
+  /** Folder for the issuer's signing key (git-ignored). */
+  dataDir: string;
+  /** Serverless stage; REST routes are served under /<stage>. */
+  stage: string;
+  /** How long serverless offline may take to be ready. */
+  startTimeoutMs: number;
+  /** Where serverless offline's output goes (its lines also tell when it is ready). */
+  onOutput?: (line: string) => void;
+}
+
+export interface RunningStack {
+  issuer: string;
+  issuerUrl: string;
+  apiUrl: string;
+  restBaseUrl: string;
+  dynamodbEndpoint: string;
+  tableName: string;
+  stop(): Promise<void>;
+}
+
+/** Defaults, each overridable by an environment variable (documented in the README). */
+export function stackOptionsFromEnv(env: NodeJS.ProcessEnv): StackOptions {
+  const port = (name: string, fallback: number): number => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    const parsed = Number(value);
+    if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`${name}: "${value}" is not a port number (0 to 65535)`);
+    return parsed;
+  };
+  return {
+    issuerPort: port('LOCAL_ISSUER_PORT', 4000),
+    apiPort: port('LOCAL_API_PORT', 3000),
+    lambdaPort: port('LOCAL_LAMBDA_PORT', 3002),
+    dynamodbPort: port('LOCAL_DYNAMODB_PORT', 8000),
+    dataDir: env['LOCAL_DATA_DIR'] || join(ROOT, '.local'),
+    stage: env['LOCAL_STAGE'] || 'dev',
+    startTimeoutMs: 120_000,
+  };
+}
+
+/** A port that was free a moment ago (for tools that cannot listen on port 0 themselves). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+function stopProcessGroup(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = (signal: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        // Already gone.
+      }
+    };
+    const timer = setTimeout(() => kill('SIGKILL'), timeoutMs);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    kill('SIGTERM');
+  });
+}
+
+function startOffline(options: StackOptions, params: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
+  const args = [
+    join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start',
+    '--host', '127.0.0.1', '--httpPort', String(options.apiPort), '--lambdaPort', String(options.lambdaPort),
+    '--stage', options.stage,
+    ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
+  ];
+  // Its own process group, so that stopping it also stops everything it started.
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' },
+  });
+  const ready = new Promise<void>((resolve, reject) => {
+    let tail = '';
+    const timer = setTimeout(() => reject(new Error(`serverless offline was not ready within ${options.startTimeoutMs} ms; its last output:\n${tail}`)), options.startTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      const text = chunk.toString();
+      tail = (tail + text).slice(-4000);
+      for (const line of text.split('\n')) if (line.trim() !== '') options.onOutput?.(line);
+      if (/Server ready:/.test(text)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`serverless offline exited (${code ?? signal}) before it was ready; its last output:\n${tail}`));
+    });
+  });
+  return { child, ready };
+}
+
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const tableName = `calendar-events-${options.stage}`;
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async (): Promise<void> => {
+    for (const stopOne of stops.reverse()) await stopOne().catch(() => undefined);
+  };
+  try {
+    const issuer = await startIssuer({ port: options.issuerPort, keyFile: join(options.dataDir, 'issuer-signing-key.json') });
+    stops.push(issuer.stop);
+    const dynamodb = await startDynamoDb({ port: options.dynamodbPort, tableName });
+    stops.push(dynamodb.stop);
+    const offline = startOffline(options, {
+      authIssuer: issuer.issuer,
+      // The loopback address, not `localhost`, so no resolver can send key fetches elsewhere.
+      authJwksUri: new URL('jwks', issuer.url).href,
+      calendarTable: tableName,
+      dynamodbEndpoint: dynamodb.endpoint,
+    });
+    stops.push(() => stopProcessGroup(offline.child));
+    await offline.ready;
+    const apiUrl = `http://localhost:${options.apiPort}`;
+    return {
+      issuer: issuer.issuer,
+      issuerUrl: issuer.url,
+      apiUrl,
+      restBaseUrl: `${apiUrl}/${options.stage}`,
+      dynamodbEndpoint: dynamodb.endpoint,
+      tableName,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

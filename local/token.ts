@@ -1,0 +1,49 @@
+/** `npm run token`: prints an access token from the local issuer. */
+import { parseArgs } from 'node:util';
+import { CALENDAR_API, GEOCODING_API } from './issuer.js';
+import { clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
+
+const HELP = `Usage:
+  npm run token -- --client geocoding            client-credentials token for the geocoding API
+  npm run token -- --client nogrant              a client granted no API: shows the refusal
+  npm run token -- --client geocoding --audience ${CALENDAR_API}
+                                                 asks for an API the client was not granted: refused
+  npm run token -- --user alice --scope "read write"
+                                                 user token for the calendar API, through the login
+                                                 and consent pages (authorization code + PKCE)
+Options:
+  --issuer URL    the local issuer (default http://127.0.0.1:$LOCAL_ISSUER_PORT/, port 4000)
+  --json          print the whole token response, not just the access token
+  --help          this text
+
+Add --silent after "npm run" to get only the token: TOKEN=$(npm run --silent token -- --client geocoding)`;
+
+const { values } = parseArgs({
+  options: {
+    client: { type: 'string' }, user: { type: 'string' }, scope: { type: 'string', default: 'read' },
+    audience: { type: 'string' }, issuer: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
+  },
+  strict: true,
+});
+
+if (values.help || (values.client === undefined) === (values.user === undefined)) {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(values.help ? 0 : 2);
+}
+
+const issuerUrl = values.issuer ?? `http://127.0.0.1:${process.env['LOCAL_ISSUER_PORT'] || 4000}/`;
+let response: TokenResponse;
+try {
+  if (values.client !== undefined) {
+    if (values.client !== 'geocoding' && values.client !== 'nogrant') throw new Error(`unknown client "${values.client}": use geocoding or nogrant (see --help)`);
+    response = await clientCredentialsToken(issuerUrl, values.client, values.audience ?? GEOCODING_API);
+  } else {
+    response = await userToken(issuerUrl, values.user!, values.scope);
+  }
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  const hint = /fetch failed|ECONNREFUSED/.test(message) || (error instanceof Error && /fetch failed/.test(String(error.cause ?? ''))) ? ` (is the local stack running? start it with npm start)` : '';
+  process.stderr.write(`token: ${message}${hint}\n`);
+  process.exit(1);
+}
+process.stdout.write(values.json ? `${JSON.stringify(response, null, 2)}\n` : `${response.access_token}\n`);
