@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { type Environment, loadConfig } from '../lib/config.js';
-import { AuthError, type ReasonCode } from '../lib/errors.js';
+import { type Environment, isAllowedKeyUrl, loadConfig } from '../lib/config.js';
+import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
 import { fetchJson } from '../lib/fetch-json.js';
 import { IssuerKeys, type JwksEvent } from '../lib/jwks-cache.js';
 import { TokenVerifier } from '../lib/token-verifier.js';
@@ -369,5 +369,60 @@ describe('IssuerKeys directly', () => {
     const keys = issuerKeys({ maxResponseBytes: 1024 });
     await rejectsWith(settlesWithin(keys.getKey(keyA.kid, 'ES256'), 5000), 'jwks_unavailable');
     assert.equal(keys.keySetGeneration, 0);
+  });
+});
+
+describe('discovery', () => {
+  function discovering(env: Environment = {}): TokenVerifier {
+    return new TokenVerifier(loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_TIMEOUT_MS: '1000', ...env }), { now });
+  }
+
+  test('a discovery document naming another issuer is refused: its jwks_uri is never fetched', async () => {
+    const cache = discovering();
+    const configured = server.issuer;
+    const tokenForConfigured = token(keyA);
+    server.issuer = 'https://someone-else.example/'; // the document now names a different issuer
+    try {
+      await rejectsWith(cache.verify(tokenForConfigured), 'jwks_unavailable');
+    } finally {
+      server.issuer = configured;
+    }
+    assert.equal(server.discoveryRequests, 1);
+    assert.equal(server.jwksRequests, 0);
+  });
+
+  test('JWKS outage after discovery: jwks_unavailable, then recovery after the short backoff', { timeout: 10_000 }, async () => {
+    server.mode = 'error';
+    const cache = discovering();
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 1);
+    server.mode = 'ok';
+    clock += NO_KEYS_BACKOFF_MS;
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.jwksRequests, 2);
+  });
+});
+
+describe('key URL policy (applied to configured and discovered JWKS URLs)', () => {
+  test('https anywhere and plain http to loopback literals are allowed', () => {
+    for (const url of ['https://issuer.example/jwks.json', 'http://127.0.0.1:8080/jwks', 'http://127.1.2.3/', 'http://localhost/', 'http://[::1]:9/']) {
+      assert.equal(isAllowedKeyUrl(new URL(url)), true, url);
+    }
+  });
+
+  test('plain http to any other host is refused', () => {
+    for (const url of ['http://issuer.example/jwks.json', 'http://10.0.0.1/', 'http://[::2]/', 'ftp://127.0.0.1/']) {
+      assert.equal(isAllowedKeyUrl(new URL(url)), false, url);
+    }
+  });
+
+  test('plain http to a DNS name that merely starts with "127." is refused', () => {
+    for (const url of ['http://127.evil.example/jwks.json', 'http://127.0.0.1.nip.io/jwks.json']) {
+      assert.equal(isAllowedKeyUrl(new URL(url)), false, url);
+    }
+    assert.throws(
+      () => loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'http://127.evil.example/jwks.json' }),
+      (error: unknown) => error instanceof ConfigError && error.variable === 'AUTH_JWKS_URI',
+    );
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { type Environment, loadConfig } from '../lib/config.js';
 import { AuthError, type ReasonCode } from '../lib/errors.js';
@@ -392,6 +392,24 @@ describe('signature', () => {
     const flipped = Buffer.from(bytes);
     flipped[10] = (flipped[10] ?? 0) ^ 1;
     await rejectsWith(verify(`${header}.${payload}.${b64url(flipped)}`), 'signature_invalid');
+  });
+
+  test('PS256 with a salt length other than the digest length → signature_invalid', async () => {
+    const header = { alg: 'PS256', typ: 'at+jwt', kid: rsa.kid };
+    const signingInput = `${b64url(header)}.${b64url(claims())}`;
+    for (const saltLength of [0, 20, constants.RSA_PSS_SALTLEN_MAX_SIGN]) {
+      const signature = sign('sha256', Buffer.from(signingInput), { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength });
+      await rejectsWith(verify(`${signingInput}.${b64url(signature)}`), 'signature_invalid');
+    }
+  });
+
+  test('RS256 header over a PSS signature, PS256 header over a PKCS#1 v1.5 signature → signature_invalid', async () => {
+    const [header256, payload256] = segments(signJwt(rsa, claims()));
+    const pssSignature = signWith('PS256', rsa.privateKey, `${header256}.${payload256}`);
+    await rejectsWith(verify(`${header256}.${payload256}.${b64url(pssSignature)}`), 'signature_invalid');
+    const psHeader = b64url({ alg: 'PS256', typ: 'at+jwt', kid: rsa.kid });
+    const pkcs1Signature = signWith('RS256', rsa.privateKey, `${psHeader}.${payload256}`);
+    await rejectsWith(verify(`${psHeader}.${payload256}.${b64url(pkcs1Signature)}`), 'signature_invalid');
   });
 
   test('ES256 signature in DER form instead of raw r||s → signature_invalid', async () => {
