@@ -3,12 +3,7 @@ import type { ReasonCode } from './errors.js';
 import { type Route, type RouteTable, findRoute } from './route-table.js';
 
 export interface AccessDecision {
-  /**
-   * Every route the token may call, whichever route was requested. API Gateway caches the policy
-   * per token and reuses it for other routes, so the policy must be the same for all of them.
-   */
-  permitted: Route[];
-  /** Whether the requested route is among them, and if not, why. */
+  /** Whether the requested route is among the permitted ones, and if not, why. */
   allowed: boolean;
   reason: ReasonCode | undefined;
   route: Route | undefined;
@@ -32,11 +27,18 @@ export function servesAudience(table: RouteTable, claims: TokenClaims): boolean 
   return table.apis.some((api) => claims.audiences.includes(api.audience));
 }
 
+/**
+ * Every route the token may call, whichever route was requested. API Gateway caches the policy
+ * per token and reuses it for other routes, so the policy must be the same for all of them.
+ */
+export function permittedRoutes(table: RouteTable, claims: TokenClaims): Route[] {
+  return table.routes.filter((route) => routePermits(route, claims));
+}
+
 /** Decides a request. Pure: the same claims and route table always give the same answer. */
-export function decideAccess(table: RouteTable, claims: TokenClaims, method: string, path: string): AccessDecision {
-  const permitted = table.routes.filter((route) => routePermits(route, claims));
+export function decideAccess(table: RouteTable, claims: TokenClaims, permitted: readonly Route[], method: string, path: string): AccessDecision {
   const route = findRoute(table, method, path);
-  if (route === undefined) return { permitted, allowed: false, reason: 'route_unknown', route };
+  if (route === undefined) return { allowed: false, reason: 'route_unknown', route };
   const allowed = permitted.includes(route);
-  return { permitted, allowed, reason: allowed ? undefined : refusalReason(route, claims), route };
+  return { allowed, reason: allowed ? undefined : refusalReason(route, claims), route };
 }

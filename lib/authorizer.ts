@@ -1,13 +1,13 @@
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { decideAccess, servesAudience } from './access.js';
+import { decideAccess, permittedRoutes, servesAudience } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
 import { AuthError, type ReasonCode } from './errors.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
 import { authorizerContext, buildPolicy } from './policy.js';
-import type { RouteTable } from './route-table.js';
-import type { TokenVerifier } from './token-verifier.js';
+import type { Route, RouteTable } from './route-table.js';
+import type { TokenVerifier, VerifiedToken } from './token-verifier.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
 
@@ -52,6 +52,15 @@ function refusal(
  * in a refusal: nothing here can turn an exception into an allow.
  */
 export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
+  // Permitted routes and policies depend only on the token (and the stage), so a token the
+  // verifier remembers (the same object back from its decision cache) reuses what was built for it.
+  const derived = new WeakMap<VerifiedToken, { permitted: Route[]; policies: Map<string, APIGatewayAuthorizerResult> }>();
+  const derive = (verified: VerifiedToken) => {
+    let entry = derived.get(verified);
+    if (entry === undefined) derived.set(verified, (entry = { permitted: permittedRoutes(routes, verified.claims), policies: new Map() }));
+    return entry;
+  };
+
   return async function authorize(event: unknown): Promise<Decision> {
     let request: AuthorizationRequest | undefined;
     let arn: ExecuteApiArn | undefined;
@@ -59,16 +68,24 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       request = normalizeEvent(event);
       arn = parseExecuteApiArn(request.arn);
       const token = parseBearerToken(request.authorization, config.maxTokenBytes);
-      const { claims, kid } = await verifier.verify(token);
+      const verified = await verifier.verify(token);
+      const { claims, kid } = verified;
       if (!servesAudience(routes, claims)) {
         throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
       }
-      const access = decideAccess(routes, claims, arn.method, arn.path);
+      const { permitted, policies } = derive(verified);
+      const access = decideAccess(routes, claims, permitted, arn.method, arn.path);
+      let policy = policies.get(arn.stagePrefix);
+      if (policy === undefined) {
+        policy = buildPolicy(claims.subject, arn.stagePrefix, permitted, authorizerContext(claims));
+        policies.set(arn.stagePrefix, policy);
+      }
       return {
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,
         detail: undefined,
-        result: buildPolicy(claims.subject, arn.stagePrefix, access.permitted, authorizerContext(claims)),
+        // A copy: the caller owns what it gets (serverless offline, for one, rewrites `context`).
+        result: { ...policy },
         api: request.api,
         route: `${arn.method} ${access.route?.path ?? arn.path}`,
         sub: claims.subject,

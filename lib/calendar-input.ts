@@ -44,12 +44,19 @@ export function parseDateTime(value: string): string | undefined {
   const [year, month, day, hour, minute, second = '0'] = match.slice(1, 7).map((part) => Number(part ?? 0)) as number[];
   const offsetHours = match[8] === undefined ? 0 : Number(match[8]);
   const offsetMinutes = match[9] === undefined ? 0 : Number(match[9]);
-  // Date.parse would roll 30 February over into March; check the calendar ourselves.
-  const daysInMonth = new Date(Date.UTC(year!, month!, 0)).getUTCDate();
+  // Date.parse would roll 30 February over into March; check the calendar ourselves
+  // (setUTCFullYear, because Date.UTC reads years 0 to 99 as 1900 to 1999).
+  const lastDay = new Date(0);
+  lastDay.setUTCFullYear(year!, month!, 0);
+  const daysInMonth = lastDay.getUTCDate();
   if (month! < 1 || month! > 12 || day! < 1 || day! > daysInMonth) return undefined;
   if (hour! > 23 || minute! > 59 || Number(second) > 59 || offsetHours > 23 || offsetMinutes > 59) return undefined;
   const time = Date.parse(value);
-  return Number.isNaN(time) ? undefined : new Date(time).toISOString();
+  if (Number.isNaN(time)) return undefined;
+  const utc = new Date(time).toISOString();
+  // An offset can push a date past year 9999 or before year 0, where toISOString() writes
+  // six-digit years that no longer sort in time order.
+  return /^\d{4}-/.test(utc) ? utc : undefined;
 }
 
 function invalid<T>(details: Problem[]): Parsed<T> {
@@ -78,7 +85,7 @@ export function parseEventInput(body: string | undefined): Parsed<EventInput> {
   }
   const { title, start, end, description } = fields;
   if (typeof title !== 'string' || title.trim() === '') problems.push({ field: 'title', problem: 'is required and must be a non-empty string' });
-  else if (title.length > LIMITS.titleLength) problems.push({ field: 'title', problem: `must be at most ${LIMITS.titleLength} characters` });
+  else if (title.trim().length > LIMITS.titleLength) problems.push({ field: 'title', problem: `must be at most ${LIMITS.titleLength} characters` });
   if (description !== undefined && typeof description !== 'string') problems.push({ field: 'description', problem: 'must be a string' });
   else if (typeof description === 'string' && description.length > LIMITS.descriptionLength) problems.push({ field: 'description', problem: `must be at most ${LIMITS.descriptionLength} characters` });
   const startTime = typeof start === 'string' ? parseDateTime(start) : undefined;

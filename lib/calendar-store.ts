@@ -71,20 +71,28 @@ function encodeCursor(key: Record<string, unknown> | undefined): string | null {
   return key === undefined ? null : Buffer.from(JSON.stringify(key)).toString('base64url');
 }
 
-function decodeCursor(cursor: string, owner: string): Record<string, string> {
+const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const START_KEY = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z#(.+)$/;
+
+/**
+ * A cursor names a position in one owner's partition within one time window; anything else is
+ * refused, so a cursor can neither read across partitions nor make DynamoDB reject the query.
+ */
+function decodeCursor(cursor: string, owner: string, from: string | undefined, to: string | undefined): Record<string, string> {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new InvalidCursorError();
   }
-  // The cursor names a position in one owner's partition; another owner's is refused, so a
-  // cursor can never be used to read across partitions.
+  if (typeof key !== 'object' || key === null || Array.isArray(key)) throw new InvalidCursorError();
   const fields = key as Record<string, unknown>;
-  if (typeof key !== 'object' || key === null || fields['owner'] !== owner || typeof fields['id'] !== 'string' || typeof fields['startKey'] !== 'string' || Object.keys(fields).length !== 3) {
-    throw new InvalidCursorError();
-  }
-  return fields as Record<string, string>;
+  const { id, startKey } = fields;
+  if (fields['owner'] !== owner || Object.keys(fields).length !== 3) throw new InvalidCursorError();
+  if (typeof id !== 'string' || !EVENT_ID.test(id) || typeof startKey !== 'string') throw new InvalidCursorError();
+  if (START_KEY.exec(startKey)?.[1] !== id) throw new InvalidCursorError();
+  if ((from !== undefined && startKey < from) || (to !== undefined && startKey >= to)) throw new InvalidCursorError();
+  return { owner, id, startKey };
 }
 
 export interface DynamoEventStoreOptions {
@@ -136,7 +144,7 @@ export class DynamoEventStore implements EventStore {
       ExpressionAttributeNames: { '#owner': 'owner' },
       ExpressionAttributeValues: values,
       Limit: query.limit,
-      ExclusiveStartKey: query.cursor === undefined ? undefined : decodeCursor(query.cursor, owner),
+      ExclusiveStartKey: query.cursor === undefined ? undefined : decodeCursor(query.cursor, owner, query.from, query.to),
     }));
     return { events: (result.Items ?? []).map(toEvent), nextCursor: encodeCursor(result.LastEvaluatedKey) };
   }

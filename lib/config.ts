@@ -16,6 +16,8 @@ export interface JwksOptions {
   timeoutMs: number;
   /** Largest JWKS or discovery document accepted. */
   maxResponseBytes: number;
+  /** Age after which a key set is refreshed in the background. */
+  maxAgeSeconds: number;
 }
 
 export interface AuthorizerConfig {
@@ -27,6 +29,10 @@ export interface AuthorizerConfig {
   requireAccessTokenType: boolean;
   maxTokenBytes: number;
   jwks: JwksOptions;
+  /** Verified tokens remembered per container (LRU); 0 turns the decision cache off. */
+  decisionCacheSize: number;
+  /** JWKS known at deploy time, per issuer, loaded at cold start instead of fetched. */
+  jwksSnapshot: Map<string, unknown>;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -40,6 +46,8 @@ export const DEFAULTS = {
   jwksCooldownSeconds: 30,
   jwksTimeoutMs: 3000,
   jwksMaxResponseBytes: 65536,
+  jwksMaxAgeSeconds: 600,
+  decisionCacheSize: 1000,
 } as const;
 
 function list(value: string): string[] {
@@ -135,10 +143,43 @@ function parseScopeClaims(env: Environment): ScopeClaim[] {
   return claims as ScopeClaim[];
 }
 
+/**
+ * AUTH_JWKS_SNAPSHOT: a JWKS (one issuer) or an object of JWKS by issuer (several), as JSON.
+ * Only the shape is checked here; the keys get the same checks as fetched ones when loaded.
+ */
+function parseSnapshot(env: Environment, issuers: IssuerConfig[]): Map<string, unknown> {
+  const variable = 'AUTH_JWKS_SNAPSHOT';
+  const raw = env[variable];
+  const snapshot = new Map<string, unknown>();
+  if (raw === undefined || raw.trim() === '') return snapshot;
+  let document: unknown;
+  try {
+    document = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(variable, 'is not valid JSON; give the JWKS document, e.g. {"keys":[…]}, or unset it');
+  }
+  const isJwks = (value: unknown): boolean => typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>)['keys']);
+  if (isJwks(document)) {
+    if (issuers.length !== 1) throw new ConfigError(variable, 'holds one JWKS but AUTH_ISSUER lists several issuers; give {"<issuer>": {"keys": […]}, …}');
+    snapshot.set(issuers[0]!.issuer, document);
+    return snapshot;
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new ConfigError(variable, 'must be a JWKS ({"keys":[…]}) or an object of JWKS by issuer');
+  }
+  for (const [issuer, jwks] of Object.entries(document)) {
+    if (!issuers.some((item) => item.issuer === issuer)) throw new ConfigError(variable, `names "${issuer}", which is not in AUTH_ISSUER`);
+    if (!isJwks(jwks)) throw new ConfigError(variable, `the entry for "${issuer}" is not a JWKS ({"keys":[…]})`);
+    snapshot.set(issuer, jwks);
+  }
+  return snapshot;
+}
+
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Environment): AuthorizerConfig {
+  const issuers = parseIssuers(env);
   return {
-    issuers: parseIssuers(env),
+    issuers,
     algorithms: parseAlgorithms(env),
     clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300),
     scopeClaims: parseScopeClaims(env),
@@ -148,6 +189,9 @@ export function loadConfig(env: Environment): AuthorizerConfig {
       cooldownSeconds: integer(env, 'AUTH_JWKS_COOLDOWN_SECONDS', DEFAULTS.jwksCooldownSeconds, 0, 30),
       timeoutMs: integer(env, 'AUTH_JWKS_TIMEOUT_MS', DEFAULTS.jwksTimeoutMs, 50, 10000),
       maxResponseBytes: integer(env, 'AUTH_JWKS_MAX_BYTES', DEFAULTS.jwksMaxResponseBytes, 1024, 1048576),
+      maxAgeSeconds: integer(env, 'AUTH_JWKS_MAX_AGE_SECONDS', DEFAULTS.jwksMaxAgeSeconds, 30, 86400),
     },
+    decisionCacheSize: integer(env, 'AUTH_DECISION_CACHE_SIZE', DEFAULTS.decisionCacheSize, 0, 100000),
+    jwksSnapshot: parseSnapshot(env, issuers),
   };
 }

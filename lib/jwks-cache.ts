@@ -61,7 +61,9 @@ function importKey(jwk: Record<string, unknown>): TrustedKey | string {
  * - An unknown `kid` triggers a refetch at most once per cooldown: a flood of random kids
  *   costs the issuer one request per cooldown, not one per token.
  * - A failed refetch keeps the keys already known (stale-if-error); only unknown kids fail.
- * - Keys that leave the JWKS are forgotten on the next successful fetch.
+ * - Keys that leave the JWKS are forgotten on the next successful fetch, and a key set older than
+ *   `maxAgeSeconds` is refreshed in the background (the request at hand still uses it), so a key
+ *   the issuer withdraws stops being trusted even if no unknown kid ever shows up.
  */
 export class IssuerKeys {
   readonly issuer: string;
@@ -73,6 +75,8 @@ export class IssuerKeys {
   private loaded = false;
   private inFlight: Promise<void> | undefined;
   private nextFetchAt = 0;
+  /** When the key set in use was fetched (or preloaded). */
+  private fetchedAt = 0;
   private jwksUri: string | undefined;
   private generation = 0;
 
@@ -93,9 +97,22 @@ export class IssuerKeys {
     return this.keys.has(kid);
   }
 
-  /** Seeds the cache with a JWKS known at deploy time, so a cold start needs no fetch. */
+  /**
+   * Seeds the cache with a JWKS known at deploy time, so a cold start needs no fetch. It counts
+   * as fresh: it is refreshed after `maxAgeSeconds` like a fetched set, and an unknown kid still
+   * triggers a fetch at once.
+   */
   preload(jwks: unknown): void {
     this.install(jwks);
+    this.fetchedAt = this.now();
+  }
+
+  /**
+   * Stale-while-revalidate: a key set older than maxAgeSeconds is refreshed in the background
+   * (single flight, within the cooldown) while the request at hand goes on with it.
+   */
+  refreshIfStale(): void {
+    if (this.now() - this.fetchedAt >= this.options.maxAgeSeconds * 1000) void this.refresh();
   }
 
   /** The key to verify a token with `kid` and `alg`. Throws AuthError when there is none. */
@@ -104,6 +121,8 @@ export class IssuerKeys {
     if (key === undefined) {
       await this.refresh();
       key = this.keys.get(kid);
+    } else {
+      this.refreshIfStale();
     }
     if (key === undefined) {
       const why = this.unusable.get(kid);
@@ -133,7 +152,8 @@ export class IssuerKeys {
       const jwks = await fetchJson(jwksUri, { timeoutMs, maxBytes });
       this.install(jwks);
       this.jwksUri = jwksUri;
-      this.nextFetchAt = this.now() + this.options.cooldownSeconds * 1000;
+      this.fetchedAt = this.now();
+      this.nextFetchAt = this.fetchedAt + this.options.cooldownSeconds * 1000;
       this.emit('jwks_fetched', `${this.keys.size} key(s) from ${jwksUri}`);
     } catch (error) {
       // Stale-if-error: whatever keys we had stay trusted.

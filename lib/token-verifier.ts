@@ -5,10 +5,17 @@ import { AuthError } from './errors.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
 import { IssuerKeys, type JwksEvent } from './jwks-cache.js';
 import { decodeJwt } from './jwt-decode.js';
+import { LruCache } from './decision-cache.js';
 
 export interface VerifiedToken {
   claims: TokenClaims;
   kid: string;
+}
+
+interface CachedVerification {
+  verified: VerifiedToken;
+  keys: IssuerKeys;
+  notBefore: number | undefined;
 }
 
 export interface TokenVerifierOptions {
@@ -31,6 +38,14 @@ export class TokenVerifier {
   private readonly config: AuthorizerConfig;
   private readonly issuers: Map<string, IssuerKeys>;
   private readonly now: () => number;
+  /**
+   * Tokens already verified in this container, keyed by the whole token string: only the very
+   * same bytes can hit an entry. Clients reuse a token for its lifetime, so a warm container
+   * mostly sees tokens it has verified before.
+   */
+  private readonly verified: LruCache<string, CachedVerification>;
+  /** How many verifications the decision cache answered; for metrics and tests. */
+  cacheHits = 0;
 
   constructor(config: AuthorizerConfig, options: TokenVerifierOptions = {}) {
     this.config = config;
@@ -44,6 +59,8 @@ export class TokenVerifier {
       now: this.now,
       onEvent: options.onJwksEvent,
     })]));
+    for (const [issuer, jwks] of config.jwksSnapshot) this.issuers.get(issuer)?.preload(jwks);
+    this.verified = new LruCache(config.decisionCacheSize);
   }
 
   /** The key cache of one trusted issuer. */
@@ -53,6 +70,14 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > this.config.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.config.maxTokenBytes} bytes`);
+    const cached = this.verified.get(token);
+    if (cached !== undefined) {
+      if (this.stillValid(cached)) {
+        this.cacheHits += 1;
+        return cached.verified;
+      }
+      this.verified.delete(token);
+    }
     const { header, payload, signingInput, signature } = decodeJwt(token);
 
     const { alg, kid, crit, typ } = header;
@@ -84,6 +109,20 @@ export class TokenVerifier {
       clockToleranceSeconds: this.config.clockToleranceSeconds,
       scopeClaims: this.config.scopeClaims,
     });
-    return { claims, kid };
+    const verified = { claims, kid };
+    const notBefore = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
+    this.verified.set(token, { verified, keys, notBefore });
+    return verified;
+  }
+
+  /** A remembered verification holds while the token is unexpired and its key still trusted. */
+  private stillValid({ verified, keys, notBefore }: CachedVerification): boolean {
+    const now = Math.floor(this.now() / 1000);
+    const tolerance = this.config.clockToleranceSeconds;
+    if (now - tolerance >= verified.claims.expiresAt) return false;
+    if (notBefore !== undefined && notBefore > now + tolerance) return false;
+    // Tokens served from here never reach getKey, so the key set's age is checked here too.
+    keys.refreshIfStale();
+    return keys.has(verified.kid);
   }
 }

@@ -330,9 +330,10 @@ describe('outages', () => {
 });
 
 describe('IssuerKeys directly', () => {
-  function issuerKeys(overrides: Partial<{ cooldownSeconds: number; timeoutMs: number; maxResponseBytes: number }> = {}): IssuerKeys {
+  function issuerKeys(overrides: Partial<{ cooldownSeconds: number; timeoutMs: number; maxResponseBytes: number; maxAgeSeconds: number }> = {}): IssuerKeys {
     return new IssuerKeys({
       cooldownSeconds: 30,
+      maxAgeSeconds: 600,
       timeoutMs: 1000,
       maxResponseBytes: 65536,
       ...overrides,

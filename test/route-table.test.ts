@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decideAccess } from '../lib/access.js';
+import { decideAccess, permittedRoutes } from '../lib/access.js';
 import type { TokenClaims } from '../lib/claims.js';
 import { parseExecuteApiArn } from '../lib/execute-api-arn.js';
 import { authorizerContext, buildPolicy } from '../lib/policy.js';
@@ -21,8 +21,9 @@ function claims(overrides: Partial<TokenClaims>): TokenClaims {
 /** The policy the authorizer would return for this token on this request. */
 function policyFor(tokenClaims: TokenClaims, method: string, path: string) {
   const arn = parseExecuteApiArn(arnFor(method, path));
-  const access = decideAccess(table, tokenClaims, arn.method, arn.path);
-  return { access, policy: buildPolicy(tokenClaims.subject, arn.stagePrefix, access.permitted, authorizerContext(tokenClaims)) };
+  const permitted = permittedRoutes(table, tokenClaims);
+  const access = decideAccess(table, tokenClaims, permitted, arn.method, arn.path);
+  return { access, policy: buildPolicy(tokenClaims.subject, arn.stagePrefix, permitted, authorizerContext(tokenClaims)) };
 }
 
 const CALENDAR_ROUTES: [string, string][] = [
