@@ -16,7 +16,9 @@ describe('loadConfig', () => {
     assert.deepEqual(config.scopeClaims, ['scope']);
     assert.equal(config.requireAccessTokenType, false);
     assert.equal(config.maxTokenBytes, 8192);
-    assert.deepEqual(config.jwks, { cooldownSeconds: 30, timeoutMs: 3000, maxResponseBytes: 65536 });
+    assert.deepEqual(config.jwks, { cooldownSeconds: 30, timeoutMs: 3000, maxResponseBytes: 65536, maxAgeSeconds: 600 });
+    assert.equal(config.decisionCacheSize, 1000);
+    assert.equal(config.jwksSnapshot.size, 0);
   });
 
   it('keeps the issuer byte for byte (no trailing-slash normalisation)', () => {
@@ -35,13 +37,15 @@ describe('loadConfig', () => {
     const config = loadConfig({
       AUTH_ISSUER: ISSUER, AUTH_ALGORITHMS: 'RS256,ES256', AUTH_CLOCK_TOLERANCE_SECONDS: '0', AUTH_SCOPE_CLAIMS: 'scp,permissions',
       AUTH_REQUIRE_AT_JWT: 'true', AUTH_MAX_TOKEN_BYTES: '4096', AUTH_JWKS_COOLDOWN_SECONDS: '10', AUTH_JWKS_TIMEOUT_MS: '500', AUTH_JWKS_MAX_BYTES: '2048',
+      AUTH_JWKS_MAX_AGE_SECONDS: '120', AUTH_DECISION_CACHE_SIZE: '0',
     });
+    assert.equal(config.decisionCacheSize, 0);
     assert.deepEqual(config.algorithms, ['RS256', 'ES256']);
     assert.equal(config.clockToleranceSeconds, 0);
     assert.deepEqual(config.scopeClaims, ['scp', 'permissions']);
     assert.equal(config.requireAccessTokenType, true);
     assert.equal(config.maxTokenBytes, 4096);
-    assert.deepEqual(config.jwks, { cooldownSeconds: 10, timeoutMs: 500, maxResponseBytes: 2048 });
+    assert.deepEqual(config.jwks, { cooldownSeconds: 10, timeoutMs: 500, maxResponseBytes: 2048, maxAgeSeconds: 120 });
   });
 
   it('names the variable and the fix for each mistake', () => {
