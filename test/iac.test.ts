@@ -1,0 +1,184 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { parseRouteTable } from '../lib/route-table.js';
+import { zipEntries } from './helpers/zip.js';
+
+// `serverless package` for real, with no AWS account and no network, in a copy of the project
+// that has stale build folders planted in it: what it produces is what `serverless deploy` uploads.
+const root = new URL('..', import.meta.url).pathname;
+const run = promisify(execFile);
+const workDir = mkdtempSync(join(tmpdir(), 'bearer-gate-iac-'));
+const service = join(workDir, 'service');
+const consumer = join(workDir, 'consumer');
+const table = parseRouteTable(JSON.parse(readFileSync(join(root, 'routes.json'), 'utf8')));
+const serverlessEnv: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' };
+
+type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
+type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
+let template: Template;
+let consumerTemplate: Template;
+
+const ofType = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, resource]) => resource.Type === type);
+const fn = (name: string): Record<string, unknown> => template.Resources[`${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`]!.Properties;
+
+before(async () => {
+  mkdirSync(service);
+  for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'calendar-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
+    cpSync(join(root, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
+  // Leftovers of an older build that must not end up in any artifact.
+  mkdirSync(join(service, '.esbuild/.build/handlers'), { recursive: true });
+  writeFileSync(join(service, '.esbuild/.build/handlers/stale.mjs'), 'export const marker = "STALE_BUILD_3f9c";');
+  mkdirSync(join(service, '.serverless'));
+  writeFileSync(join(service, '.serverless/stale.zip'), 'stale');
+  await run('npm', ['run', '--silent', 'package'], { cwd: service, env: serverlessEnv, timeout: 120_000 });
+  template = JSON.parse(readFileSync(join(service, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+
+  cpSync(join(root, 'examples/consumer'), consumer, { recursive: true });
+  await run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'package'], { cwd: consumer, env: serverlessEnv, timeout: 120_000 });
+  consumerTemplate = JSON.parse(readFileSync(join(consumer, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+}, { timeout: 240_000 });
+
+after(() => rmSync(workDir, { recursive: true, force: true }));
+
+describe('serverless package: the generated CloudFormation', () => {
+  it('puts every REST route behind the REQUEST authorizer on the Authorization header, cached 300 s', () => {
+    const [[authorizerId, authorizer]] = ofType(template, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
+    assert.equal(authorizer.Properties['Type'], 'REQUEST');
+    assert.equal(authorizer.Properties['IdentitySource'], 'method.request.header.Authorization');
+    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 300);
+    const methods = ofType(template, 'AWS::ApiGateway::Method').filter(([, method]) => method.Properties['HttpMethod'] !== 'OPTIONS');
+    assert.equal(methods.length, table.routes.length);
+    for (const [name, method] of methods) {
+      assert.equal(method.Properties['AuthorizationType'], 'CUSTOM', name);
+      assert.deepEqual(method.Properties['AuthorizerId'], { Ref: authorizerId }, name);
+    }
+  });
+
+  it('puts every HTTP API route behind the payload 2.0 authorizer, with policies, not simple responses', () => {
+    const [[authorizerId, authorizer]] = ofType(template, 'AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
+    assert.equal(authorizer.Properties['AuthorizerPayloadFormatVersion'], '2.0');
+    assert.equal(authorizer.Properties['EnableSimpleResponses'], false);
+    assert.deepEqual(authorizer.Properties['IdentitySource'], ['$request.header.Authorization']);
+    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 300);
+    const routes = ofType(template, 'AWS::ApiGatewayV2::Route');
+    assert.deepEqual(routes.map(([, route]) => route.Properties['RouteKey']).sort(), table.routes.map((route) => `${route.method} ${route.path}`).sort());
+    for (const [name, route] of routes) {
+      assert.equal(route.Properties['AuthorizationType'], 'CUSTOM', name);
+      assert.deepEqual(route.Properties['AuthorizerId'], { Ref: authorizerId }, name);
+    }
+  });
+
+  it('answers refusals as RFC 6750 says: 401 invalid_token and 403 insufficient_scope with WWW-Authenticate', () => {
+    const responses: Record<string, Record<string, unknown>> = Object.fromEntries(ofType(template, 'AWS::ApiGateway::GatewayResponse').map(([, response]) => [String(response.Properties['ResponseType']), response.Properties]));
+    const header = (type: string) => (responses[type]?.['ResponseParameters'] as Record<string, string>)['gatewayresponse.header.WWW-Authenticate'];
+    assert.equal(responses['UNAUTHORIZED']?.['StatusCode'], '401');
+    assert.equal(header('UNAUTHORIZED'), `'Bearer realm="bearer-gate", error="invalid_token"'`);
+    assert.equal(responses['ACCESS_DENIED']?.['StatusCode'], '403');
+    assert.equal(header('ACCESS_DENIED'), `'Bearer realm="bearer-gate", error="insufficient_scope"'`);
+    for (const response of Object.values(responses)) {
+      const body = JSON.parse((response['ResponseTemplates'] as Record<string, string>)['application/json']!) as Record<string, string>;
+      assert.equal(typeof body['error'], 'string');
+    }
+  });
+
+  it('runs nodejs22.x on arm64 with the memory and timeouts chosen from the benchmark, and keeps logs 30 days', () => {
+    const expected: Record<string, [number, number]> = { authorizer: [256, 5], calendar: [256, 6], geocoding: [512, 6] };
+    for (const [name, [memory, timeout]] of Object.entries(expected)) {
+      assert.equal(fn(name)['Runtime'], 'nodejs22.x', name);
+      assert.deepEqual(fn(name)['Architectures'], ['arm64'], name);
+      assert.equal(fn(name)['MemorySize'], memory, name);
+      assert.equal(fn(name)['Timeout'], timeout, name);
+    }
+    const logGroups = ofType(template, 'AWS::Logs::LogGroup');
+    assert.equal(logGroups.length, 3);
+    for (const [, group] of logGroups) assert.equal(group.Properties['RetentionInDays'], 30);
+  });
+
+  it('gives only the calendar access to data, and only to its own table and index', () => {
+    const roles = Object.fromEntries(ofType(template, 'AWS::IAM::Role'));
+    assert.deepEqual(fn('calendar')['Role'], { 'Fn::GetAtt': ['CalendarRole', 'Arn'] });
+    assert.deepEqual(fn('authorizer')['Role'], { 'Fn::GetAtt': ['LambdaBasicRole', 'Arn'] });
+    assert.deepEqual(fn('geocoding')['Role'], { 'Fn::GetAtt': ['LambdaBasicRole', 'Arn'] });
+    assert.equal(roles['LambdaBasicRole']?.Properties['Policies'], undefined);
+    const statements = (roles['CalendarRole']?.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[])
+      .flatMap((policy) => policy.PolicyDocument.Statement);
+    assert.deepEqual(statements.flatMap((statement) => statement.Action).sort(), ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+    assert.deepEqual(statements.flatMap((statement) => statement.Resource), [{ 'Fn::GetAtt': ['CalendarTable', 'Arn'] }, { 'Fn::Sub': '${CalendarTable.Arn}/index/byStart' }]);
+    for (const role of Object.values(roles)) {
+      assert.deepEqual((role.Properties['ManagedPolicyArns'] as unknown[]).length, 1);
+      assert.ok(!JSON.stringify(role.Properties).includes('"*"'), 'no wildcard resource');
+    }
+  });
+
+  it('builds the table from calendar-table.json and passes its name to the calendar only', () => {
+    const { TableName, KeySchema, LocalSecondaryIndexes } = template.Resources['CalendarTable']!.Properties;
+    assert.equal(TableName, 'bearer-gate-dev-events');
+    assert.deepEqual(KeySchema, [{ AttributeName: 'owner', KeyType: 'HASH' }, { AttributeName: 'id', KeyType: 'RANGE' }]);
+    assert.equal((LocalSecondaryIndexes as { IndexName: string }[])[0]?.IndexName, 'byStart');
+    assert.equal((fn('calendar')['Environment'] as { Variables: Record<string, string> }).Variables['CALENDAR_TABLE'], 'bearer-gate-dev-events');
+    assert.equal(fn('geocoding')['Environment'], undefined);
+    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_JWKS_URI']);
+  });
+
+  it('exports the authorizer ARN for other stacks', () => {
+    const output = template.Outputs['AuthorizerFunctionArn'];
+    assert.deepEqual(output?.Value, { 'Fn::GetAtt': ['AuthorizerLambdaFunction', 'Arn'] });
+    assert.equal(output?.Export?.Name, 'bearer-gate-dev-authorizer-arn');
+  });
+
+  it('contains no secret', () => {
+    const text = JSON.stringify(template);
+    for (const secret of ['local-password', 'geocoding-backend-local-secret', 'no-grant-client-local-secret', 'BEGIN PRIVATE KEY', '"d":']) {
+      assert.ok(!text.includes(secret), secret);
+    }
+    assert.ok(!/AKIA[0-9A-Z]{16}/.test(text), 'an AWS access key id');
+  });
+});
+
+describe('serverless package: the artifacts', () => {
+  it('zips each function with its own handler only, within its size budget, whatever stale builds lay around', () => {
+    const budgets: Record<string, number> = { authorizer: 40 * 1024, calendar: 1024 * 1024, geocoding: 10 * 1024 * 1024 };
+    for (const [name, budget] of Object.entries(budgets)) {
+      const entries = zipEntries(join(service, `.serverless/${name}.zip`));
+      assert.deepEqual(entries.map((entry) => entry.name), [`handlers/${name}.mjs`], name);
+      assert.ok(!entries[0]!.read().toString('utf8').includes('STALE_BUILD_3f9c'), `${name} holds stale code`);
+      assert.ok(entries[0]!.size <= budget, `${name}: ${entries[0]!.size} bytes > ${budget}`);
+    }
+    assert.throws(() => readFileSync(join(service, '.serverless/stale.zip')));
+    const authorizer = zipEntries(join(service, '.serverless/authorizer.zip'))[0]!.read().toString('utf8');
+    assert.ok(authorizer.includes('execute-api:Invoke'), 'the authorizer bundle is the authorizer');
+    assert.ok(!authorizer.includes('DynamoDB') && !authorizer.includes('STALE_BUILD_3f9c') && !authorizer.includes('kdbush'), 'and holds nothing else');
+  });
+});
+
+describe('a consumer stack attaches the exported authorizer', () => {
+  it('on its REST API and its HTTP API, with the permission for API Gateway to invoke it', () => {
+    const imported = { 'Fn::ImportValue': 'bearer-gate-dev-authorizer-arn' };
+    const [[, rest]] = ofType(consumerTemplate, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
+    const [[, http]] = ofType(consumerTemplate, 'AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
+    for (const authorizer of [rest, http]) assert.ok(JSON.stringify(authorizer.Properties['AuthorizerUri']).includes(JSON.stringify(imported)));
+    assert.equal(http.Properties['EnableSimpleResponses'], false);
+    const permissions = ofType(consumerTemplate, 'AWS::Lambda::Permission').filter(([, permission]) => JSON.stringify(permission.Properties['FunctionName']) === JSON.stringify(imported));
+    assert.equal(permissions.length, 2);
+    for (const [name, method] of ofType(consumerTemplate, 'AWS::ApiGateway::Method')) assert.equal(method.Properties['AuthorizationType'], 'CUSTOM', name);
+    for (const [name, route] of ofType(consumerTemplate, 'AWS::ApiGatewayV2::Route')) assert.equal(route.Properties['AuthorizationType'], 'CUSTOM', name);
+  });
+});
+
+describe('stages', () => {
+  it('a prod stage refuses to package without its issuer, and takes it from the environment', async () => {
+    const cli = [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'prod', '--format', 'json'];
+    const { PROD_AUTH_ISSUER: _unset, ...withoutIssuer } = serverlessEnv;
+    await assert.rejects(run(process.execPath, cli, { cwd: service, env: withoutIssuer, timeout: 60_000 }), (error: { stdout?: string; stderr?: string }) => /params\.prod\.authIssuer/.test(`${error.stdout}${error.stderr}`));
+    const { stdout } = await run(process.execPath, cli, { cwd: service, env: { ...serverlessEnv, PROD_AUTH_ISSUER: 'https://login.example.com/' }, timeout: 60_000 });
+    const config = JSON.parse(stdout) as { functions: { authorizer: { environment: Record<string, string> } } };
+    assert.equal(config.functions.authorizer.environment['AUTH_ISSUER'], 'https://login.example.com/');
+  });
+});
