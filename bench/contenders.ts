@@ -1,0 +1,121 @@
+/**
+ * The per-request contenders. Every one verifies the same pool of tokens against the same warm
+ * JWKS server; each handler-based one is its own module instance, configured from the
+ * environment at import like a Lambda container.
+ */
+import assert from 'node:assert/strict';
+import { constants, createPublicKey, type JsonWebKey, type VerifyKeyObjectInput, verify } from 'node:crypto';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { policyAllows } from '../test/helpers/policy.js';
+import type { TestKey } from '../test/helpers/jwt.js';
+import { AUDIENCE, type BenchAlgorithm, METHOD_ARN, requestEvent, type RequestEvent, tamper } from './fixtures.js';
+
+type Handler = (event: RequestEvent) => Promise<APIGatewayAuthorizerResult>;
+
+interface ContenderBase {
+  name: string;
+  /** Asserts that the first token is accepted and a tampered one refused. */
+  check(): Promise<void>;
+}
+/** The floor is a plain synchronous call: no promise, nothing to await. */
+export interface SyncContender extends ContenderBase { sync: true; call(index: number): void }
+export interface AsyncContender extends ContenderBase { sync: false; call(index: number): Promise<unknown> }
+export type Contender = SyncContender | AsyncContender;
+
+export interface ContenderContext {
+  alg: BenchAlgorithm;
+  key: TestKey;
+  tokens: string[];
+  issuer: string;
+  jwksUri: string;
+  jwks: { keys: Record<string, unknown>[] };
+}
+
+export const CONTENDER_NAMES = {
+  floor: 'floor (crypto.verify)',
+  ours: 'ours (handler, cache off)',
+  oursCached: 'ours, same token (cache hit)',
+  jose: 'jose jwtVerify + createRemoteJWKSet',
+  awsJwtVerify: 'aws-jwt-verify (cacheJwks)',
+  jsonwebtoken: 'jsonwebtoken + jwks-rsa',
+} as const;
+
+/**
+ * Imports a fresh instance of `path` (a query string makes it a new module) with `env` in
+ * process.env for the duration of its top-level code, which is when the modules read it.
+ */
+async function importWithEnv<T>(path: string, tag: string, env: Record<string, string>): Promise<T> {
+  const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, env);
+  try {
+    return await import(`${path}?${tag}`) as T;
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+async function assertRefused(promise: Promise<unknown>, name: string): Promise<void> {
+  await assert.rejects(promise, /Unauthorized/, `${name} accepted a tampered token`);
+}
+
+function handlerContender(name: string, handler: Handler, events: RequestEvent[], tampered: RequestEvent): AsyncContender {
+  return {
+    name,
+    sync: false,
+    call: (index) => handler(events[index]!),
+    async check() {
+      assert.ok(policyAllows(await handler(events[0]!), METHOD_ARN), `${name} did not allow a valid token`);
+      await assertRefused(handler(tampered), name);
+    },
+  };
+}
+
+function floor(context: ContenderContext): SyncContender {
+  const key = createPublicKey({ key: context.key.jwk as JsonWebKey, format: 'jwk' });
+  const options: VerifyKeyObjectInput = context.alg === 'RS256' ? { key, padding: constants.RSA_PKCS1_PADDING } : { key, dsaEncoding: 'ieee-p1363' };
+  const split = (token: string) => {
+    const dot = token.lastIndexOf('.');
+    return { input: Buffer.from(token.slice(0, dot)), signature: Buffer.from(token.slice(dot + 1), 'base64url') };
+  };
+  const parts = context.tokens.map(split);
+  const inputs = parts.map((part) => part.input);
+  const signatures = parts.map((part) => part.signature);
+  return {
+    name: CONTENDER_NAMES.floor,
+    sync: true,
+    call(index) {
+      if (!verify('sha256', inputs[index]!, options, signatures[index]!)) throw new Error('floor: signature did not verify');
+    },
+    async check() {
+      assert.ok(verify('sha256', inputs[0]!, options, signatures[0]!), 'floor did not verify a valid token');
+      const forged = split(tamper(context.tokens[0]!));
+      assert.ok(!verify('sha256', forged.input, options, forged.signature), 'floor accepted a tampered token');
+    },
+  };
+}
+
+export async function createContenders(context: ContenderContext): Promise<Contender[]> {
+  const { alg, tokens, issuer, jwksUri } = context;
+  const events = tokens.map(requestEvent);
+  const tampered = requestEvent(tamper(tokens[0]!));
+  const base = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, AUTH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_JWKS_SNAPSHOT: '' };
+
+  const ours = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-nocache`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
+  const cached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000' });
+  const jose = await importWithEnv<{ handler: Handler }>('./peers/jose.ts', alg, base);
+  const awsJwtVerify = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify.ts', alg, base);
+  const jsonwebtoken = await importWithEnv<{ handler: Handler }>('./peers/jsonwebtoken.ts', alg, base);
+  awsJwtVerify.cacheJwks(context.jwks);
+
+  return [
+    floor(context),
+    handlerContender(CONTENDER_NAMES.ours, ours.handler, events, tampered),
+    { ...handlerContender(CONTENDER_NAMES.oursCached, cached.handler, events, tampered), call: () => cached.handler(events[0]!) },
+    handlerContender(CONTENDER_NAMES.jose, jose.handler, events, tampered),
+    handlerContender(CONTENDER_NAMES.awsJwtVerify, awsJwtVerify.handler, events, tampered),
+    handlerContender(CONTENDER_NAMES.jsonwebtoken, jsonwebtoken.handler, events, tampered),
+  ];
+}

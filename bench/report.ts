@@ -1,0 +1,132 @@
+/** Turns the results into the printed tables and target lines; no measuring here. */
+import type { Bundle, BundleName } from './bundles.js';
+import type { ColdStartResult, MemoryResult } from './cold-start.js';
+import { CONTENDER_NAMES } from './contenders.js';
+import type { EndToEndResult } from './e2e.js';
+import type { BenchAlgorithm } from './fixtures.js';
+import type { ContenderResult } from './per-request.js';
+import { median } from './stats.js';
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  node: string;
+  platform: string;
+  date: string;
+}
+
+export interface BenchResults {
+  machine: Machine;
+  settings: Record<string, unknown>;
+  features: { decisionCacheSize: boolean; jwksSnapshot: boolean };
+  perRequest: Record<BenchAlgorithm, ContenderResult[]>;
+  coldStart: ColdStartResult[];
+  bundles: Record<BundleName, Bundle>;
+  memory: MemoryResult[];
+  endToEnd: EndToEndResult | { skipped: string };
+  targets: Target[];
+  notes: string[];
+  totalWallSeconds: number;
+}
+
+export interface Target {
+  name: string;
+  value: string;
+  target: string;
+  met: boolean | undefined;
+}
+
+const KB = 1024;
+const us = (ns: number): string => (ns / 1000).toFixed(1);
+const ms = (value: number): string => value.toFixed(1);
+const int = (value: number): string => Math.round(value).toLocaleString('en-US');
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  return [line(headers), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function find<T extends { name: string }>(rows: T[], name: string): T | undefined {
+  return rows.find((row) => row.name === name);
+}
+
+export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'coldStart' | 'bundles'>, names: { oursCold: string; awsCold: string }): Target[] {
+  const ratio = (alg: BenchAlgorithm, name: string) => find(results.perRequest[alg], name)?.ratioToFloor ?? Number.NaN;
+  const check = (name: string, value: number, limit: number, format: (value: number) => string, target: string): Target => ({
+    name, value: format(value), target, met: Number.isFinite(value) ? value <= limit : undefined,
+  });
+  const times = (value: number) => `${value.toFixed(value < 0.1 ? 3 : 2)}x`;
+  const oursCold = find(results.coldStart, names.oursCold);
+  const awsCold = find(results.coldStart, names.awsCold);
+  // Runs of the two rows happen in the same rounds, so per-run differences cancel most machine drift.
+  const pairedDifference = oursCold && awsCold ? median(oursCold.decisionAtMsRuns.map((value, run) => value - awsCold.decisionAtMsRuns[run]!)) : Number.NaN;
+  const bundleKb = results.bundles.ours.bytes / KB;
+  return [
+    check('RS256 ours/floor', ratio('RS256', CONTENDER_NAMES.ours), 1.15, times, '≤ 1.15x'),
+    check('ES256 ours/floor', ratio('ES256', CONTENDER_NAMES.ours), 1.10, times, '≤ 1.10x'),
+    check('RS256 cache hit/floor', ratio('RS256', CONTENDER_NAMES.oursCached), 0.05, times, '≤ 0.05x'),
+    {
+      name: 'cold start ours vs aws-jwt-verify',
+      value: `${ms(oursCold?.decisionAtMs ?? Number.NaN)} ms vs ${ms(awsCold?.decisionAtMs ?? Number.NaN)} ms (median of per-run differences ${pairedDifference >= 0 ? '+' : ''}${ms(pairedDifference)} ms)`,
+      target: '< aws-jwt-verify: median per-run difference < 0',
+      met: Number.isFinite(pairedDifference) ? pairedDifference < 0 : undefined,
+    },
+    check('ours bundle', bundleKb, 40, (value) => `${value.toFixed(1)} KB`, '≤ 40 KB'),
+  ];
+}
+
+export function formatTargets(targets: Target[]): string {
+  return targets.map((target) => `${target.name} ${target.value} (target ${target.target}): ${target.met === undefined ? 'not measured' : target.met ? 'met' : 'MISSED'}`).join('\n');
+}
+
+export function formatReport(results: BenchResults): string {
+  const out: string[] = [];
+  const { machine } = results;
+  out.push(`bearer-gate authorizer benchmark — ${machine.date}`);
+  out.push(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.platform}, Node ${machine.node} (Lambda: nodejs22.x)`);
+  out.push(`settings: ${Object.entries(results.settings).map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
+
+  for (const [alg, rows] of Object.entries(results.perRequest)) {
+    out.push('', `Per-request cost, ${alg} (median over rounds of the batch mean; p50/p99 from per-call hrtime samples)`);
+    out.push(table(['contender', 'µs/op', 'ops/s', 'p50 µs', 'p99 µs', '× floor', 'JWKS fetches'], rows.map((row) => [
+      row.name, us(row.nsPerOp), int(row.opsPerSecond), us(row.p50Ns), us(row.p99Ns), row.ratioToFloor.toFixed(3), String(row.jwksFetches),
+    ])));
+  }
+
+  out.push('', `Cold start (fresh node process per run, esbuild-bundled entries; medians of ${results.coldStart[0]?.runs ?? 0} runs; ms from process start)`);
+  out.push(table(['contender', 'to first decision', 'import', 'first call', 'node+driver', 'JWKS fetches/run'], results.coldStart.map((row) => [
+    row.name, ms(row.decisionAtMs), ms(row.importMs), ms(row.firstCallMs), ms(row.driverStartMs), [...new Set(row.jwksFetchesPerRun)].join('/'),
+  ])));
+
+  out.push('', 'Bundle size (esbuild --bundle --minify --platform=node --format=esm --target=node22)');
+  out.push(table(['entry', 'bytes', 'KB'], (Object.entries(results.bundles) as [BundleName, Bundle][]).map(([name, bundle]) => [
+    `${name} (${bundle.entry})`, int(bundle.bytes), (bundle.bytes / KB).toFixed(1),
+  ])));
+
+  out.push('', `Peak RSS (process.resourceUsage().maxRSS after ${results.memory[0]?.verifications ?? 0} distinct RS256 tokens, fresh process each)`);
+  out.push(table(['contender', 'max RSS MB', 'heap used MB'], results.memory.map((row) => [row.name, (row.maxRssKb / KB).toFixed(1), (row.heapUsedKb / KB).toFixed(1)])));
+
+  out.push('', 'End to end through serverless offline (REST, GET /geocoding/v1/reverse, autocannon on loopback)');
+  if ('skipped' in results.endToEnd) {
+    out.push(`skipped: ${results.endToEnd.skipped}`);
+  } else {
+    const e2e = results.endToEnd;
+    out.push(`${e2e.options.connections} connections; warm-up until 4 consecutive seconds agree within 20% (${e2e.options.warmupMinSeconds} to ${e2e.options.warmupMaxSeconds} s), then ${e2e.options.durationSeconds} s measured`);
+    out.push(table(['run', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'non-2xx', 'errors', 'warm-up s', 'stalled s', 'responses per second'], [e2e.withAuth, e2e.noAuth].map((row) => [
+      row.name, row.requestsPerSecond.toFixed(1), String(row.latencyP50Ms), String(row.latencyP99Ms), int(row.requests), String(row.non2xx), String(row.errors),
+      String(row.warmupSeconds), String(row.stalledSeconds), row.perSecond.join(' '),
+    ])));
+    out.push(`with authorizer / --noAuth throughput: ${e2e.throughputRatio.toFixed(2)}x`);
+    const self = e2e.authorizerSelfReport;
+    out.push(`authorizer's own decision latency (from its decision logs during the run): p50 ${self.p50Ms.toFixed(3)} ms, p99 ${self.p99Ms.toFixed(3)} ms over ${int(self.decisions)} decisions; ${self.coldStarts} authorizer instance(s) started (jwks_fetched log lines)`);
+  }
+
+  out.push('', 'Targets');
+  out.push(formatTargets(results.targets));
+  out.push('', 'Notes');
+  out.push(...results.notes.map((note) => `- ${note}`));
+  out.push('', `total wall time: ${results.totalWallSeconds.toFixed(1)} s`);
+  return out.join('\n');
+}
