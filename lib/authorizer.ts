@@ -1,11 +1,12 @@
-import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
 import { decideAccess, permittedRoutes, servesAudience } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
 import { AuthError, type ReasonCode } from './errors.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
-import { authorizerContext, buildPolicy } from './policy.js';
+import { authorizerContext, authorizerResult, buildPolicy, policyDocument } from './policy.js';
+import { LruCache } from './lru-cache.js';
 import type { Route, RouteTable } from './route-table.js';
 import type { TokenVerifier, VerifiedToken } from './token-verifier.js';
 
@@ -52,13 +53,34 @@ function refusal(
  * in a refusal: nothing here can turn an exception into an allow.
  */
 export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
-  // Permitted routes and policies depend only on the token (and the stage), so a token the
-  // verifier remembers (the same object back from its decision cache) reuses what was built for it.
-  const derived = new WeakMap<VerifiedToken, { permitted: Route[]; policies: Map<string, APIGatewayAuthorizerResult> }>();
+  // The permitted routes, and so the policy document, depend only on the token's audiences,
+  // scopes and kind (and the stage): tokens of one shape share them. A token the verifier
+  // remembers (the same object back from its decision cache) also keeps its whole result.
+  type Shape = { permitted: Route[]; documents: Map<string, PolicyDocument> };
+  const shapes = new LruCache<string, Shape>(256);
+  const perToken = new WeakMap<VerifiedToken, { shape: Shape; results: Map<string, APIGatewayAuthorizerResult> }>();
   const derive = (verified: VerifiedToken) => {
-    let entry = derived.get(verified);
-    if (entry === undefined) derived.set(verified, (entry = { permitted: permittedRoutes(routes, verified.claims), policies: new Map() }));
-    return entry;
+    let derived = perToken.get(verified);
+    if (derived === undefined) {
+      const { claims } = verified;
+      // JSON: unambiguous whatever characters an audience holds.
+      const key = JSON.stringify([claims.tokenUse, claims.audiences, [...claims.scopes].sort()]);
+      let shape = shapes.get(key);
+      if (shape === undefined) shapes.set(key, (shape = { permitted: permittedRoutes(routes, claims), documents: new Map() }));
+      perToken.set(verified, (derived = { shape, results: new Map() }));
+    }
+    return derived;
+  };
+  const resultFor = (verified: VerifiedToken, stagePrefix: string): { permitted: Route[]; result: APIGatewayAuthorizerResult } => {
+    const { shape, results } = derive(verified);
+    let result = results.get(stagePrefix);
+    if (result === undefined) {
+      let document = shape.documents.get(stagePrefix);
+      if (document === undefined) shape.documents.set(stagePrefix, (document = policyDocument(stagePrefix, shape.permitted)));
+      result = authorizerResult(verified.claims.subject, document, authorizerContext(verified.claims));
+      results.set(stagePrefix, result);
+    }
+    return { permitted: shape.permitted, result };
   };
 
   return async function authorize(event: unknown): Promise<Decision> {
@@ -73,13 +95,8 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       if (!servesAudience(routes, claims)) {
         throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
       }
-      const { permitted, policies } = derive(verified);
+      const { permitted, result: policy } = resultFor(verified, arn.stagePrefix);
       const access = decideAccess(routes, claims, permitted, arn.method, arn.path);
-      let policy = policies.get(arn.stagePrefix);
-      if (policy === undefined) {
-        policy = buildPolicy(claims.subject, arn.stagePrefix, permitted, authorizerContext(claims));
-        policies.set(arn.stagePrefix, policy);
-      }
       return {
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,

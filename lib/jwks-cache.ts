@@ -115,23 +115,35 @@ export class IssuerKeys {
     if (this.now() - this.fetchedAt >= this.options.maxAgeSeconds * 1000) void this.refresh();
   }
 
+  /**
+   * The key for `kid` and `alg` if it is already known, without waiting: the per-request path.
+   * Undefined means "not known yet": call getKey, which may fetch.
+   */
+  knownKey(kid: string, alg: Algorithm): KeyObject | undefined {
+    const key = this.keys.get(kid);
+    if (key === undefined) return undefined;
+    this.refreshIfStale();
+    return this.checked(key, alg);
+  }
+
   /** The key to verify a token with `kid` and `alg`. Throws AuthError when there is none. */
   async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
-    let key = this.keys.get(kid);
-    if (key === undefined) {
-      await this.refresh();
-      key = this.keys.get(kid);
-    } else {
-      this.refreshIfStale();
-    }
+    const known = this.knownKey(kid, alg);
+    if (known !== undefined) return known;
+    await this.refresh();
+    const key = this.keys.get(kid);
     if (key === undefined) {
       const why = this.unusable.get(kid);
       if (why !== undefined) throw new AuthError('key_unsuitable', `key "${kid}" of ${this.issuer} was not imported: ${why}`);
       if (!this.loaded) throw new AuthError('jwks_unavailable', `no keys could be fetched for ${this.issuer}`);
       throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
     }
+    return this.checked(key, alg);
+  }
+
+  private checked(key: TrustedKey, alg: Algorithm): KeyObject {
     if (!keyFitsAlgorithm(key, alg)) {
-      throw new AuthError('key_unsuitable', `key "${kid}" (${key.kty}${key.crv ? ' ' + key.crv : ''}${key.alg ? ', alg ' + key.alg : ''}) cannot verify ${alg}`);
+      throw new AuthError('key_unsuitable', `key "${key.kid}" (${key.kty}${key.crv ? ' ' + key.crv : ''}${key.alg ? ', alg ' + key.alg : ''}) cannot verify ${alg}`);
     }
     return key.key;
   }

@@ -1,4 +1,4 @@
-import type { APIGatewayAuthorizerResult, Statement } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, PolicyDocument, Statement } from 'aws-lambda';
 import type { TokenClaims } from './claims.js';
 import { routeResource } from './execute-api-arn.js';
 import type { Route } from './route-table.js';
@@ -32,13 +32,19 @@ export function buildPolicy(
   permitted: readonly Route[],
   context: AuthorizerContext | undefined,
 ): APIGatewayAuthorizerResult {
+  return authorizerResult(principalId, policyDocument(stagePrefix, permitted), context);
+}
+
+/** The policy document alone: the same for every token with the same permitted routes. */
+export function policyDocument(stagePrefix: string | undefined, permitted: readonly Route[]): PolicyDocument {
   const statement: Statement = permitted.length > 0 && stagePrefix !== undefined
     ? { Action: 'execute-api:Invoke', Effect: 'Allow', Resource: permitted.map((route) => routeResource(stagePrefix, route.method, route.path)) }
     : { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [stagePrefix === undefined ? '*' : `${stagePrefix}/*`] };
-  const result: APIGatewayAuthorizerResult = {
-    principalId,
-    policyDocument: { Version: '2012-10-17', Statement: [statement] },
-  };
+  return { Version: '2012-10-17', Statement: [statement] };
+}
+
+export function authorizerResult(principalId: string, document: PolicyDocument, context: AuthorizerContext | undefined): APIGatewayAuthorizerResult {
+  const result: APIGatewayAuthorizerResult = { principalId, policyDocument: document };
   if (context !== undefined) result.context = context;
   return result;
 }

@@ -12,6 +12,8 @@ export interface Route {
   requireUser: boolean;
   /** Template split into segments; a parameter segment is `undefined`, a greedy one `'+'`. */
   readonly segments: readonly (string | undefined | '+')[];
+  /** How many segments are literals: the more, the more specific the route. */
+  readonly literals: number;
 }
 
 export interface ApiDefinition {
@@ -94,7 +96,8 @@ export function parseRouteTable(document: unknown): RouteTable {
       const shape = `${method} /${segments.map((segment) => segment ?? '{}').join('/')}`;
       if (routeKeys.has(shape)) throw new RouteTableError(routeWhere, `${method} ${path} is declared twice`);
       routeKeys.add(shape);
-      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments };
+      const literals = segments.filter((segment) => segment !== undefined && segment !== '+').length;
+      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments, literals };
       api.routes.push(route);
       routes.push(route);
     });
@@ -118,19 +121,15 @@ function matches(route: Route, method: string, parts: readonly string[]): boolea
   return true;
 }
 
-function literalCount(route: Route): number {
-  return route.segments.filter((segment) => segment !== undefined && segment !== '+').length;
-}
-
 /**
  * The route a concrete request hits. Like API Gateway, a literal segment wins over a parameter.
  * Returns undefined for a request no route declares.
  */
 export function findRoute(table: RouteTable, method: string, path: string): Route | undefined {
-  const parts = path === '/' ? [] : path.replace(/^\//, '').split('/');
+  const parts = path === '/' ? [] : (path.charCodeAt(0) === 0x2f ? path.slice(1) : path).split('/');
   let best: Route | undefined;
   for (const route of table.routes) {
-    if (matches(route, method, parts) && (best === undefined || literalCount(route) > literalCount(best))) best = route;
+    if (matches(route, method, parts) && (best === undefined || route.literals > best.literals)) best = route;
   }
   return best;
 }

@@ -5,7 +5,7 @@ import { AuthError } from './errors.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
 import { IssuerKeys, type JwksEvent } from './jwks-cache.js';
 import { decodeJwt } from './jwt-decode.js';
-import { LruCache } from './decision-cache.js';
+import { LruCache } from './lru-cache.js';
 
 export interface VerifiedToken {
   claims: TokenClaims;
@@ -13,6 +13,8 @@ export interface VerifiedToken {
 }
 
 interface CachedVerification {
+  /** The whole token: the cache is keyed by its signature, and a hit must be the very same bytes. */
+  token: string;
   verified: VerifiedToken;
   keys: IssuerKeys;
   notBefore: number | undefined;
@@ -39,9 +41,9 @@ export class TokenVerifier {
   private readonly issuers: Map<string, IssuerKeys>;
   private readonly now: () => number;
   /**
-   * Tokens already verified in this container, keyed by the whole token string: only the very
-   * same bytes can hit an entry. Clients reuse a token for its lifetime, so a warm container
-   * mostly sees tokens it has verified before.
+   * Tokens already verified in this container. Clients reuse a token for its lifetime, so a warm
+   * container mostly sees tokens it has verified before. Keyed by the signature segment (short,
+   * so cheap to hash) and checked against the whole token: only the very same bytes hit.
    */
   private readonly verified: LruCache<string, CachedVerification>;
   /** How many verifications the decision cache answered; for metrics and tests. */
@@ -70,13 +72,14 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > this.config.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.config.maxTokenBytes} bytes`);
-    const cached = this.verified.get(token);
-    if (cached !== undefined) {
+    const cacheKey = this.verified.capacity > 0 ? token.slice(token.lastIndexOf('.') + 1) : '';
+    const cached = cacheKey === '' ? undefined : this.verified.get(cacheKey);
+    if (cached !== undefined && cached.token === token) {
       if (this.stillValid(cached)) {
         this.cacheHits += 1;
         return cached.verified;
       }
-      this.verified.delete(token);
+      this.verified.delete(cacheKey);
     }
     const { header, payload, signingInput, signature } = decodeJwt(token);
 
@@ -98,7 +101,8 @@ export class TokenVerifier {
     const keys = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
     if (keys === undefined) throw new AuthError('issuer_mismatch', '"iss" is missing or not a trusted issuer');
 
-    const key = await keys.getKey(kid, alg);
+    // Known keys are used without an await; only a miss waits for the JWKS.
+    const key = keys.knownKey(kid, alg) ?? await keys.getKey(kid, alg);
     if (!verifySignature(alg, key, signingInput, signature)) {
       throw new AuthError('signature_invalid', `signature does not verify under key "${kid}"`);
     }
@@ -111,7 +115,7 @@ export class TokenVerifier {
     });
     const verified = { claims, kid };
     const notBefore = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
-    this.verified.set(token, { verified, keys, notBefore });
+    if (cacheKey !== '') this.verified.set(cacheKey, { token, verified, keys, notBefore });
     return verified;
   }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseBearerToken } from '../lib/bearer.js';
 import { AuthError, type ReasonCode } from '../lib/errors.js';
+import { decodeJwt } from '../lib/jwt-decode.js';
 
 const refusedWith = (code: ReasonCode) => (error: unknown) => error instanceof AuthError && error.code === code;
 
@@ -22,9 +23,15 @@ describe('parseBearerToken', () => {
     }
   });
 
-  it('refuses other schemes and malformed credentials as scheme_invalid', () => {
-    for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearera.b.c', 'a.b.c', 'Token a.b.c', 'Bearer a.b.c extra', 'Bearer a b', 'Bearer a.b.c,Bearer d.e.f', 'Bearer "a.b.c"', 'Bearer\ta.b.c']) {
+  it('refuses other schemes as scheme_invalid', () => {
+    for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearera.b.c', 'a.b.c', 'Token a.b.c', 'Bearer\ta.b.c', 'Bearer\u00a0a.b.c']) {
       assert.throws(() => parseBearerToken(value, 8192), refusedWith('scheme_invalid'), value);
+    }
+  });
+
+  it("leaves the credential's characters to the JWT decoder, which refuses anything but one compact JWS", () => {
+    for (const value of ['Bearer a.b.c extra', 'Bearer a b', 'Bearer a.b.c,Bearer d.e.f', 'Bearer "a.b.c"', 'Bearer a.b.c;x=y', 'Bearer eyJh.eyJh.sig\u00e9']) {
+      assert.throws(() => decodeJwt(parseBearerToken(value, 8192)), refusedWith('token_malformed'), value);
     }
   });
 
