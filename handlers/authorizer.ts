@@ -18,6 +18,7 @@ const authorize = createAuthorizer({ config, routes, verifier });
 
 function logDecision(decision: Decision, startedAt: number, context: Context | undefined): void {
   const level = decision.reason === 'internal_error' || decision.reason === 'jwks_unavailable' ? 'error' : 'info';
+  if (!logger.enabled(level)) return;
   logger.log(level, 'decision', {
     outcome: decision.outcome,
     reason: decision.reason,

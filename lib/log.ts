@@ -7,6 +7,8 @@ export type LogLevel = keyof typeof LEVELS;
 
 export interface Logger {
   log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): void;
+  /** Whether a line at this level would be written: lets callers skip building it. */
+  enabled(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 export function createLogger(levelName: string | undefined, write: (line: string) => void = (line) => process.stdout.write(line + '\n')): Logger {
@@ -17,5 +19,6 @@ export function createLogger(levelName: string | undefined, write: (line: string
       if (LEVELS[level] < threshold) return;
       write(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
     },
+    enabled: (level) => LEVELS[level] >= threshold,
   };
 }

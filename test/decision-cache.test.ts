@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createAuthorizer } from '../lib/authorizer.js';
 import { loadConfig } from '../lib/config.js';
-import { LruCache } from '../lib/decision-cache.js';
+import { LruCache } from '../lib/lru-cache.js';
 import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
 import type { JwksEvent } from '../lib/jwks-cache.js';
 import { parseRouteTable } from '../lib/route-table.js';
