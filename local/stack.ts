@@ -33,6 +33,8 @@ export interface RunningStack {
   restBaseUrl: string;
   dynamodbEndpoint: string;
   tableName: string;
+  /** The serverless offline process (which runs the Lambdas in process), for resource checks. */
+  offlinePid: number;
   stop(): Promise<void>;
 }
 
@@ -146,6 +148,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       restBaseUrl: `${apiUrl}/${options.stage}`,
       dynamodbEndpoint: dynamodb.endpoint,
       tableName,
+      offlinePid: offline.child.pid!,
       stop,
     };
   } catch (error) {
