@@ -35,6 +35,7 @@ export const CONTENDER_NAMES = {
   floor: 'floor (crypto.verify)',
   ours: 'ours (handler, cache off)',
   oursCached: 'ours, same token (cache hit)',
+  oursLogged: 'ours + decision log/EMF line (cache off)',
   jose: 'jose jwtVerify + createRemoteJWKSet',
   awsJwtVerify: 'aws-jwt-verify (cacheJwks)',
   jsonwebtoken: 'jsonwebtoken + jwks-rsa',
@@ -73,6 +74,20 @@ function handlerContender(name: string, handler: Handler, events: RequestEvent[]
   };
 }
 
+/** Runs the handler with process.stdout.write swapped for a sink that drops what it is given. */
+function discardingStdout(handler: Handler): Handler {
+  const sink = (() => true) as typeof process.stdout.write;
+  return async (event) => {
+    const original = process.stdout.write;
+    process.stdout.write = sink;
+    try {
+      return await handler(event);
+    } finally {
+      process.stdout.write = original;
+    }
+  };
+}
+
 function floor(context: ContenderContext): SyncContender {
   const key = createPublicKey({ key: context.key.jwk as JsonWebKey, format: 'jwk' });
   const options: VerifyKeyObjectInput = context.alg === 'RS256' ? { key, padding: constants.RSA_PKCS1_PADDING } : { key, dsaEncoding: 'ieee-p1363' };
@@ -101,10 +116,11 @@ export async function createContenders(context: ContenderContext): Promise<Conte
   const { alg, tokens, issuer, jwksUri } = context;
   const events = tokens.map(requestEvent);
   const tampered = requestEvent(tamper(tokens[0]!));
-  const base = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, AUTH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_JWKS_SNAPSHOT: '' };
+  const base = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, AUTH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_METRICS: 'false', AUTH_JWKS_SNAPSHOT: '' };
 
   const ours = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-nocache`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
   const cached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000' });
+  const logged = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-logged`, { ...base, AUTH_DECISION_CACHE_SIZE: '0', AUTH_LOG_LEVEL: 'info', AUTH_METRICS: 'true' });
   const jose = await importWithEnv<{ handler: Handler }>('./peers/jose.ts', alg, base);
   const awsJwtVerify = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify.ts', alg, base);
   const jsonwebtoken = await importWithEnv<{ handler: Handler }>('./peers/jsonwebtoken.ts', alg, base);
@@ -114,6 +130,8 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     floor(context),
     handlerContender(CONTENDER_NAMES.ours, ours.handler, events, tampered),
     { ...handlerContender(CONTENDER_NAMES.oursCached, cached.handler, events, tampered), call: () => cached.handler(events[0]!) },
+    // The line is built and handed to stdout.write as in Lambda; only the terminal is spared it.
+    handlerContender(CONTENDER_NAMES.oursLogged, discardingStdout(logged.handler), events, tampered),
     handlerContender(CONTENDER_NAMES.jose, jose.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.awsJwtVerify, awsJwtVerify.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.jsonwebtoken, jsonwebtoken.handler, events, tampered),

@@ -3,6 +3,7 @@ import routeTableDocument from '../routes.json' with { type: 'json' };
 import { createAuthorizer, type Decision } from '../lib/authorizer.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';
+import { embeddedMetrics } from '../lib/metrics.js';
 import { parseRouteTable } from '../lib/route-table.js';
 import { TokenVerifier } from '../lib/token-verifier.js';
 
@@ -11,14 +12,26 @@ import { TokenVerifier } from '../lib/token-verifier.js';
 const logger = createLogger(process.env['AUTH_LOG_LEVEL'] ?? process.env['POWERTOOLS_LOG_LEVEL']);
 const config = loadConfig(process.env);
 const routes = parseRouteTable(routeTableDocument);
+const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
 const verifier = new TokenVerifier(config, {
-  onJwksEvent: (event) => logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail }),
+  onJwksEvent: (event) => {
+    const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : {};
+    logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail, ...metrics }, config.metrics.enabled);
+  },
 });
 const authorize = createAuthorizer({ config, routes, verifier });
 
+/**
+ * One line per decision: the log entry, and (EMF) the metrics Decisions and DecisionCacheHits by
+ * outcome and reason. With metrics on, the line is written whatever the log level.
+ */
 function logDecision(decision: Decision, startedAt: number, context: Context | undefined): void {
   const level = decision.reason === 'internal_error' || decision.reason === 'jwks_unavailable' ? 'error' : 'info';
-  if (!logger.enabled(level)) return;
+  const { enabled: metricsOn, namespace } = config.metrics;
+  if (!metricsOn && !logger.enabled(level)) return;
+  const metrics = metricsOn
+    ? embeddedMetrics(namespace, { outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
+    : {};
   logger.log(level, 'decision', {
     outcome: decision.outcome,
     reason: decision.reason,
@@ -30,7 +43,9 @@ function logDecision(decision: Decision, startedAt: number, context: Context | u
     kid: decision.kid,
     latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
     requestId: context?.awsRequestId,
-  });
+    // Last: the dimensions must be present even where the log field is undefined (reason "ok").
+    ...metrics,
+  }, metricsOn);
 }
 
 /** The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. */

@@ -25,6 +25,8 @@ export interface Decision {
   sub: string | undefined;
   clientId: string | undefined;
   kid: string | undefined;
+  /** Whether the decision cache answered (no signature check was needed). */
+  cached: boolean;
 }
 
 export interface AuthorizerDependencies {
@@ -44,7 +46,7 @@ function refusal(
   const result = request?.api === 'http' ? buildPolicy('anonymous', arn?.stagePrefix, [], undefined) : undefined;
   return {
     outcome: 'unauthorized', reason, detail, result, api: request?.api,
-    route: arn ? `${arn.method} ${arn.path}` : undefined, sub: undefined, clientId: undefined, kid: undefined,
+    route: arn ? `${arn.method} ${arn.path}` : undefined, sub: undefined, clientId: undefined, kid: undefined, cached: false,
   };
 }
 
@@ -90,6 +92,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       request = normalizeEvent(event);
       arn = parseExecuteApiArn(request.arn);
       const token = parseBearerToken(request.authorization, config.maxTokenBytes);
+      const hitsBefore = verifier.cacheHits;
       const verified = await verifier.verify(token);
       const { claims, kid } = verified;
       if (!servesAudience(routes, claims)) {
@@ -108,6 +111,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         sub: claims.subject,
         clientId: claims.clientId,
         kid,
+        cached: verifier.cacheHits !== hitsBefore,
       };
     } catch (error) {
       return refusal(request, arn, error);

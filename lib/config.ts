@@ -1,5 +1,6 @@
 import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from './algorithms.js';
 import { ConfigError } from './errors.js';
+import type { MetricsOptions } from './metrics.js';
 import { SCOPE_CLAIMS, type ScopeClaim } from './scopes.js';
 
 export interface IssuerConfig {
@@ -33,6 +34,8 @@ export interface AuthorizerConfig {
   decisionCacheSize: number;
   /** JWKS known at deploy time, per issuer, loaded at cold start instead of fetched. */
   jwksSnapshot: Map<string, unknown>;
+  /** CloudWatch metrics (EMF) on the decision log lines. */
+  metrics: MetricsOptions;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -175,6 +178,15 @@ function parseSnapshot(env: Environment, issuers: IssuerConfig[]): Map<string, u
   return snapshot;
 }
 
+function metricsNamespace(env: Environment): string {
+  const value = env['AUTH_METRICS_NAMESPACE']?.trim() || 'bearer-gate';
+  // CloudWatch: 1 to 255 characters, no colon-leading "AWS/" namespace.
+  if (!/^[A-Za-z0-9._/#: -]{1,255}$/.test(value) || value.startsWith('AWS/')) {
+    throw new ConfigError('AUTH_METRICS_NAMESPACE', `"${value}" is not a CloudWatch namespace you may use (letters, digits, . _ / # : - and spaces; not AWS/…)`);
+  }
+  return value;
+}
+
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Environment): AuthorizerConfig {
   const issuers = parseIssuers(env);
@@ -193,5 +205,9 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     },
     decisionCacheSize: integer(env, 'AUTH_DECISION_CACHE_SIZE', DEFAULTS.decisionCacheSize, 0, 100000),
     jwksSnapshot: parseSnapshot(env, issuers),
+    metrics: {
+      enabled: boolean(env, 'AUTH_METRICS', true),
+      namespace: metricsNamespace(env),
+    },
   };
 }

@@ -6,7 +6,8 @@ const LEVELS = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as cons
 export type LogLevel = keyof typeof LEVELS;
 
 export interface Logger {
-  log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): void;
+  /** `force` writes the line whatever the level: it carries metrics that must not be lost. */
+  log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>, force?: boolean): void;
   /** Whether a line at this level would be written: lets callers skip building it. */
   enabled(level: Exclude<LogLevel, 'silent'>): boolean;
 }
@@ -15,8 +16,8 @@ export function createLogger(levelName: string | undefined, write: (line: string
   const normalized = (levelName ?? 'info').toLowerCase();
   const threshold = normalized in LEVELS ? LEVELS[normalized as LogLevel] : LEVELS.info;
   return {
-    log(level, message, fields = {}) {
-      if (LEVELS[level] < threshold) return;
+    log(level, message, fields = {}, force = false) {
+      if (!force && LEVELS[level] < threshold) return;
       write(JSON.stringify({ level, message, timestamp: new Date().toISOString(), ...fields }));
     },
     enabled: (level) => LEVELS[level] >= threshold,

@@ -125,8 +125,14 @@ describe('handler: the three event shapes', () => {
     for (const line of lines) {
       const entry = JSON.parse(line) as Record<string, unknown>;
       assert.ok(['allow', 'deny', 'unauthorized'].includes(String(entry['outcome'])));
-      if (entry['outcome'] !== 'allow') assert.equal(typeof entry['reason'], 'string');
+      assert.equal(typeof entry['reason'], 'string');
+      if (entry['outcome'] === 'allow') assert.equal(entry['reason'], 'ok');
+      // Each line is also a CloudWatch metric (EMF) with its dimensions present.
+      const directive = (entry['_aws'] as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!;
+      for (const dimension of directive.Dimensions.flat()) assert.equal(typeof entry[dimension], 'string');
+      for (const { Name } of directive.Metrics) assert.equal(typeof entry[Name], 'number');
     }
+    assert.ok(lines.some((line) => line.includes('"DecisionCacheHits":1')), 'a repeated token was answered from the decision cache');
     const all = output.join('');
     for (const seen of tokensSeen) {
       const [header, payload, signature] = seen.split('.');

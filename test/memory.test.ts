@@ -16,6 +16,7 @@ server.jwks = jwks(key);
 process.env['AUTH_ISSUER'] = server.issuer;
 process.env['AUTH_JWKS_URI'] = server.jwksUri;
 process.env['AUTH_LOG_LEVEL'] = 'silent';
+process.env['AUTH_METRICS'] = 'false';
 process.env['AUTH_DECISION_CACHE_SIZE'] = '500';
 const { handler } = await import('../handlers/authorizer.js');
 

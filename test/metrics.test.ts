@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../lib/config.js';
+import { ConfigError } from '../lib/errors.js';
+import { embeddedMetrics } from '../lib/metrics.js';
+
+describe('embedded metric format', () => {
+  it('declares every metric and dimension it carries, with the values at the top level', () => {
+    const line = embeddedMetrics('bearer-gate', { outcome: 'deny', reason: 'insufficient_scope' }, { Decisions: 1, DecisionCacheHits: 0 }, 1_700_000_000_000);
+    assert.deepEqual(line, {
+      _aws: {
+        Timestamp: 1_700_000_000_000,
+        CloudWatchMetrics: [{
+          Namespace: 'bearer-gate',
+          Dimensions: [['outcome'], ['outcome', 'reason']],
+          Metrics: [{ Name: 'Decisions', Unit: 'Count' }, { Name: 'DecisionCacheHits', Unit: 'Count' }],
+        }],
+      },
+      outcome: 'deny',
+      reason: 'insufficient_scope',
+      Decisions: 1,
+      DecisionCacheHits: 0,
+    });
+  });
+
+  it('is on by default, can be turned off, and refuses namespaces CloudWatch reserves', () => {
+    assert.deepEqual(loadConfig({ AUTH_ISSUER: 'https://i.example/' }).metrics, { enabled: true, namespace: 'bearer-gate' });
+    assert.deepEqual(loadConfig({ AUTH_ISSUER: 'https://i.example/', AUTH_METRICS: 'false', AUTH_METRICS_NAMESPACE: 'Team/Auth' }).metrics, { enabled: false, namespace: 'Team/Auth' });
+    assert.throws(() => loadConfig({ AUTH_ISSUER: 'https://i.example/', AUTH_METRICS_NAMESPACE: 'AWS/Lambda' }), (error: unknown) => error instanceof ConfigError && error.variable === 'AUTH_METRICS_NAMESPACE');
+  });
+});
