@@ -5,7 +5,7 @@ import type { AuthorizerConfig } from './config.js';
 import { AuthError, type ReasonCode } from './errors.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
-import { authorizerContext, authorizerResult, buildPolicy, policyDocument } from './policy.js';
+import { authorizerContext, authorizerResult, buildPolicy, ownedCopy, policyDocument } from './policy.js';
 import { LruCache } from './lru-cache.js';
 import type { Route, RouteTable } from './route-table.js';
 import type { TokenVerifier, VerifiedToken } from './token-verifier.js';
@@ -104,8 +104,8 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,
         detail: undefined,
-        // A copy: the caller owns what it gets (serverless offline, for one, rewrites `context`).
-        result: { ...policy },
+        // A deep copy: the caller owns what it gets (serverless offline, for one, rewrites `context`).
+        result: ownedCopy(policy),
         api: request.api,
         route: `${arn.method} ${access.route?.path ?? arn.path}`,
         sub: claims.subject,

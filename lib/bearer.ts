@@ -10,10 +10,13 @@ const isBlank = (code: number): boolean => code === 0x20 || code === 0x09;
  * This runs on every request, so it scans the token as little as possible. The size cap is
  * checked before any parsing, so a huge header costs nothing.
  */
-export function parseBearerToken(headerValue: string | undefined | null, maxTokenBytes: number): string {
-  if (headerValue === undefined || headerValue === null || headerValue.trim() === '') {
+export function parseBearerToken(headerValue: unknown, maxTokenBytes: number): string {
+  if (headerValue === undefined || headerValue === null || headerValue === '') {
     throw new AuthError('token_missing', 'no Authorization header');
   }
+  // Events are input too: a test console or a hand-written event may carry anything here.
+  if (typeof headerValue !== 'string') throw new AuthError('event_invalid', 'the Authorization value in the event is not a string');
+  if (headerValue.trim() === '') throw new AuthError('token_missing', 'no Authorization header');
   // Scheme, a space and the token: anything longer cannot hold a token within the cap.
   if (headerValue.length > maxTokenBytes + 32) {
     throw new AuthError('token_too_large', `Authorization header exceeds ${maxTokenBytes} bytes`);

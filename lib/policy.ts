@@ -48,3 +48,23 @@ export function authorizerResult(principalId: string, document: PolicyDocument, 
   if (context !== undefined) result.context = context;
   return result;
 }
+
+/**
+ * A deep copy of a result built here. Documents and contexts are shared between calls (per token
+ * shape, per remembered token), so each caller gets its own: a wrapper or an emulator that edits
+ * what it received must not change what the next request is given.
+ */
+export function ownedCopy(result: APIGatewayAuthorizerResult): APIGatewayAuthorizerResult {
+  const copy: APIGatewayAuthorizerResult = {
+    principalId: result.principalId,
+    policyDocument: {
+      Version: result.policyDocument.Version,
+      Statement: result.policyDocument.Statement.map((statement) => {
+        const resource = (statement as { Resource?: unknown }).Resource;
+        return (Array.isArray(resource) ? { ...statement, Resource: [...resource] as string[] } : { ...statement }) as Statement;
+      }),
+    },
+  };
+  if (result.context !== undefined && result.context !== null) copy.context = { ...result.context };
+  return copy;
+}

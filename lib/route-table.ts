@@ -2,6 +2,7 @@
  * The route table: which API (audience) owns which routes, and what each route needs.
  * Parsed and validated once; matching and permission checks are pure functions over it.
  */
+import { resourcePattern } from './execute-api-arn.js';
 
 export interface Route {
   api: ApiDefinition;
@@ -103,7 +104,96 @@ export function parseRouteTable(document: unknown): RouteTable {
     });
     apis.push(api);
   });
+  refuseWildcardOverreach(routes);
   return { apis, routes };
+}
+
+type PathItem = { literal: string } | { oneOrMore: true; slash: boolean } | { anyMore: true; slash: boolean };
+
+/** A route's concrete requests as items: `{id}` is one or more characters other than "/", `{rest+}` any. */
+function requestItems(method: string, segments: Route['segments']): PathItem[] {
+  const items: PathItem[] = [...method].map((literal) => ({ literal }));
+  if (segments.length === 0) items.push({ literal: '/' });
+  for (const segment of segments) {
+    items.push({ literal: '/' });
+    if (segment === undefined || segment === '+') {
+      const slash = segment === '+';
+      items.push({ oneOrMore: true, slash }, { anyMore: true, slash });
+    } else {
+      for (const literal of segment) items.push({ literal });
+    }
+  }
+  return items;
+}
+
+/**
+ * Whether the IAM resource pattern (after the stage; `*` is any run of characters, "/" included)
+ * matches some request the route receives. A search over pairs of positions in both.
+ */
+export function resourceReachesRoute(pattern: string, method: string, path: string): boolean {
+  const items = requestItems(method, parseSegments(path, path));
+  const width = items.length + 1;
+  const seen = new Uint8Array((pattern.length + 1) * width);
+  const stack: number[] = [];
+  const visit = (i: number, j: number): void => {
+    const state = i * width + j;
+    if (seen[state] === 0) {
+      seen[state] = 1;
+      stack.push(state);
+    }
+  };
+  visit(0, 0);
+  while (stack.length > 0) {
+    const state = stack.pop()!;
+    const i = Math.floor(state / width);
+    const j = state % width;
+    if (i === pattern.length && j === items.length) return true;
+    const glob = pattern[i];
+    const item = items[j];
+    // Either side may stop repeating without reading a character.
+    if (glob === '*') visit(i + 1, j);
+    if (item !== undefined && 'anyMore' in item) visit(i, j + 1);
+    if (glob === undefined || item === undefined) continue;
+    // Both read one character: the pattern's (a literal, or any under "*") and the item's.
+    if ('literal' in item) {
+      if (glob === '*') visit(i, j + 1);
+      else if (glob === item.literal) visit(i + 1, j + 1);
+    } else if (glob === '*') {
+      if ('oneOrMore' in item) visit(i, j + 1);
+    } else if (glob !== '/' || item.slash) {
+      visit(i + 1, 'oneOrMore' in item ? j + 1 : j);
+    }
+  }
+  return false;
+}
+
+/** Whether every token that may call `wider` may also call `other`. */
+function satisfiesAlso(wider: Route, other: Route): boolean {
+  return wider.api === other.api
+    && other.scopes.every((scope) => wider.scopes.includes(scope))
+    && (!other.requireUser || wider.requireUser);
+}
+
+/**
+ * IAM has no one-segment wildcard: `{id}` becomes `*`, which also matches "/" and so other routes
+ * (`GET /events/{id}` covers `GET /events/{id}/attendees`). API Gateway reuses a cached policy on
+ * every route, so a token allowed the first would reach the second. Such a table is refused unless
+ * whoever may call the wider route may call the other anyway.
+ */
+function refuseWildcardOverreach(routes: readonly Route[]): void {
+  for (const wider of routes) {
+    const pattern = resourcePattern(wider.method, wider.path);
+    if (!pattern.includes('*')) continue;
+    for (const other of routes) {
+      if (other === wider || satisfiesAlso(wider, other) || !resourceReachesRoute(pattern, other.method, other.path)) continue;
+      throw new RouteTableError(
+        `${wider.api.name}: ${wider.method} ${wider.path}`,
+        `its IAM resource "${pattern}" also matches ${other.method} ${other.path} (API ${other.api.name}), which needs `
+          + `what a token allowed the first may lack; a cached policy would open it. Give the second route a path the first's `
+          + `wildcard cannot reach, or requirements the first already implies (same API, a subset of its scopes).`,
+      );
+    }
+  }
 }
 
 function matches(route: Route, method: string, parts: readonly string[]): boolean {

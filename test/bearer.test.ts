@@ -23,6 +23,12 @@ describe('parseBearerToken', () => {
     }
   });
 
+  it('refuses a value that is not a string (a hand-written or hostile event) as event_invalid, without failing', () => {
+    for (const value of [42, true, ['Bearer a.b.c'], { toString: () => 'Bearer a.b.c' }]) {
+      assert.throws(() => parseBearerToken(value, 8192), refusedWith('event_invalid'));
+    }
+  });
+
   it('refuses other schemes as scheme_invalid', () => {
     for (const value of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearera.b.c', 'a.b.c', 'Token a.b.c', 'Bearer\ta.b.c', 'Bearer\u00a0a.b.c']) {
       assert.throws(() => parseBearerToken(value, 8192), refusedWith('scheme_invalid'), value);

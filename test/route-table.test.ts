@@ -5,7 +5,7 @@ import { decideAccess, permittedRoutes } from '../lib/access.js';
 import type { TokenClaims } from '../lib/claims.js';
 import { parseExecuteApiArn } from '../lib/execute-api-arn.js';
 import { authorizerContext, buildPolicy } from '../lib/policy.js';
-import { findRoute, parseRouteTable, RouteTableError } from '../lib/route-table.js';
+import { findRoute, parseRouteTable, resourceReachesRoute, RouteTableError } from '../lib/route-table.js';
 import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from './helpers/jwt.js';
 import { arnFor, policyAllows, STAGE } from './helpers/policy.js';
 
@@ -55,7 +55,7 @@ describe('route table', () => {
     assert.equal(findRoute(table, 'PATCH', '/calendar/v1/events/a'), undefined);
     const withLiteral = parseRouteTable({ apis: [{ name: 'a', audience: 'x', function: 'a', routes: [
       { method: 'GET', path: '/items/{id}', scopes: [], requireUser: false },
-      { method: 'GET', path: '/items/search', scopes: ['s'], requireUser: false },
+      { method: 'GET', path: '/items/search', scopes: [], requireUser: false },
       { method: 'GET', path: '/files/{path+}', scopes: [], requireUser: false },
     ] }] });
     assert.equal(findRoute(withLiteral, 'GET', '/items/search')?.path, '/items/search');
@@ -74,6 +74,46 @@ describe('route table', () => {
       [{ apis: [{ name: 'a', audience: 'x', function: 'a', routes: [{ method: 'GET', path: '/a', scopes: [], requireUser: false }] }, { name: 'b', audience: 'x', function: 'b', routes: [{ method: 'GET', path: '/b', scopes: [], requireUser: false }] }] }, /used by two APIs/],
     ];
     for (const [document, message] of bad) assert.throws(() => parseRouteTable(document), (error: unknown) => error instanceof RouteTableError && message.test(error.message));
+  });
+
+  it("refuses a table where a parameter's wildcard reaches a route the wider route's callers may not call", () => {
+    const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+    const api = (name: string, routes: unknown[]) => ({ name, audience: `aud-${name}`, function: name, routes });
+    // "GET/events/*" in IAM also matches GET /events/e1/attendees: a read token's cached policy would open it.
+    const nested = { apis: [api('a', [route('GET', '/events/{id}', ['read']), route('GET', '/events/{id}/attendees', ['admin'])])] };
+    assert.throws(() => parseRouteTable(nested), (error: unknown) => error instanceof RouteTableError
+      && /GET \/events\/\{id\}/.test(error.message) && /GET\/events\/\*/.test(error.message) && /GET \/events\/\{id\}\/attendees/.test(error.message));
+    // A literal sibling that needs more: API Gateway routes /items/search to it, but "GET/items/*" covers it.
+    assert.throws(() => parseRouteTable({ apis: [api('a', [route('GET', '/items/{id}', []), route('GET', '/items/search', ['search'])])] }), RouteTableError);
+    // Another API's route under the same prefix: another audience, so never implied.
+    assert.throws(() => parseRouteTable({ apis: [api('a', [route('GET', '/shared/{rest+}', [])]), api('b', [route('GET', '/shared/b', [])])] }), /API b/);
+    // A user-only route under a route open to client tokens.
+    assert.throws(() => parseRouteTable({ apis: [api('a', [route('GET', '/x/{id}', []), route('GET', '/x/{id}/me', [], true)])] }), RouteTableError);
+  });
+
+  it('accepts overlaps the wider route already implies, and wildcards that cannot reach another route', () => {
+    const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+    const ok = [
+      // Same API, needs a subset of the scopes: whoever may call the first may call the second.
+      [route('GET', '/events/{id}', ['read', 'write'], true), route('GET', '/events/{id}/attendees', ['read'])],
+      // Different methods, different suffixes, a literal without a wildcard.
+      [route('GET', '/a/{x}/c', ['admin']), route('GET', '/a/{y}/d', []), route('POST', '/a/{x}', ['write']), route('GET', '/a', ['admin'])],
+    ];
+    for (const routes of ok) assert.doesNotThrow(() => parseRouteTable({ apis: [{ name: 'a', audience: 'aud', function: 'a', routes }] }));
+  });
+});
+
+describe('resourceReachesRoute (IAM wildcards against real requests)', () => {
+  it('tells whether a "*" pattern matches some request a route receives', () => {
+    const cases: [string, string, string, boolean][] = [
+      ['GET/a/*', 'GET', '/a/b', true], ['GET/a/*', 'GET', '/a/{x}/b', true], ['GET/a/*/c', 'GET', '/a/{y}/d', false],
+      ['GET/a/*', 'POST', '/a/b', false], ['GET/a/*', 'GET', '/a', false], ['GET/a/*/b', 'GET', '/a/{x}', false],
+      // {x} is one segment, so "/a/*/b" cannot be a request to /a/{x}; a greedy parameter can be. IAM's "*"
+      // also matches nothing, so "GET/*" covers the root.
+      ['GET/a/*/b', 'GET', '/a/{x+}', true], ['GET/*', 'GET', '/', true], ['GET/*', 'GET', '/x', true],
+      ['GET/a*', 'GET', '/ab/{id}', true], ['GET/events', 'GET', '/events', true], ['GET/events', 'GET', '/events/{id}', false],
+    ];
+    for (const [pattern, method, path, expected] of cases) assert.equal(resourceReachesRoute(pattern, method, path), expected, `${pattern} vs ${method} ${path}`);
   });
 });
 
@@ -144,7 +184,9 @@ describe('policy from scopes (safe under the authorizer result cache)', () => {
       { stagePrefix: 'arn:aws:execute-api:us-east-1:123456789012:abc123/$default', method: 'GET', path: '/geocoding/v1/reverse' });
     assert.equal(parseExecuteApiArn('arn:aws:execute-api:us-east-1:random-account-id:random-api-id/dev/GET/calendar/v1/events/{id}').path, '/calendar/v1/events/{id}');
     assert.equal(parseExecuteApiArn('arn:aws-cn:execute-api:cn-north-1:123456789012:abc/prod/GET/').path, '/');
-    for (const bad of ['', 'arn:aws:lambda:us-east-1:1:function:x', 'arn:aws:execute-api:us-east-1:1:abc/prod', 'arn:aws:execute-api:us-east-1:1:a*b/prod/GET/x']) {
+    for (const bad of ['', 'arn:aws:lambda:us-east-1:1:function:x', 'arn:aws:execute-api:us-east-1:1:abc/prod', 'arn:aws:execute-api:us-east-1:1:a*b/prod/GET/x',
+      // IAM wildcards in the stage would carry into every resource of the policy and open all stages.
+      'arn:aws:execute-api:us-east-1:1:abc/*/GET/x', 'arn:aws:execute-api:us-east-1:1:abc/pr?d/GET/x', 'arn:aws:execute-api:us-east-1:1:abc/$other/GET/x']) {
       assert.throws(() => parseExecuteApiArn(bad));
     }
   });
