@@ -61,7 +61,9 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
   const oursCold = find(results.coldStart, names.oursCold);
   const awsCold = find(results.coldStart, names.awsCold);
   // Runs of the two rows happen in the same rounds, so per-run differences cancel most machine drift.
-  const pairedDifference = oursCold && awsCold ? median(oursCold.decisionAtMsRuns.map((value, run) => value - awsCold.decisionAtMsRuns[run]!)) : Number.NaN;
+  // Compared from the driver's start (import + first call): node's boot before it is the same for
+  // both and would only add its noise.
+  const pairedDifference = oursCold && awsCold ? median(oursCold.ownMsRuns.map((value, run) => value - awsCold.ownMsRuns[run]!)) : Number.NaN;
   const bundleKb = results.bundles.ours.bytes / KB;
   return [
     check('RS256 ours/floor', ratio('RS256', CONTENDER_NAMES.ours), 1.15, times, '≤ 1.15x'),
@@ -69,8 +71,8 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
     check('RS256 cache hit/floor', ratio('RS256', CONTENDER_NAMES.oursCached), 0.05, times, '≤ 0.05x'),
     {
       name: 'cold start ours vs aws-jwt-verify',
-      value: `${ms(oursCold?.decisionAtMs ?? Number.NaN)} ms vs ${ms(awsCold?.decisionAtMs ?? Number.NaN)} ms (median of per-run differences ${pairedDifference >= 0 ? '+' : ''}${ms(pairedDifference)} ms)`,
-      target: '< aws-jwt-verify: median per-run difference < 0',
+      value: `${ms(oursCold?.decisionAtMs ?? Number.NaN)} ms vs ${ms(awsCold?.decisionAtMs ?? Number.NaN)} ms to first decision; import + first call, median of per-run differences ${pairedDifference >= 0 ? '+' : ''}${ms(pairedDifference)} ms`,
+      target: '< aws-jwt-verify: median per-run difference of import + first call < 0',
       met: Number.isFinite(pairedDifference) ? pairedDifference < 0 : undefined,
     },
     check('ours bundle', bundleKb, 40, (value) => `${value.toFixed(1)} KB`, '≤ 40 KB'),

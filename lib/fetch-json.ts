@@ -1,5 +1,19 @@
-import http from 'node:http';
-import https from 'node:https';
+import type { ClientRequest, IncomingMessage, RequestOptions } from 'node:http';
+
+type Get = (url: URL, options: RequestOptions, callback: (response: IncomingMessage) => void) => ClientRequest;
+
+// Loaded on the first fetch of each protocol, not at import: a cold start with AUTH_JWKS_SNAPSHOT
+// never fetches, and node:https (TLS) is the costliest module to load. (The Lambda runtime
+// itself has already loaded node:http.)
+const clients = new Map<string, Promise<Get>>();
+function clientFor(protocol: string): Promise<Get> {
+  let client = clients.get(protocol);
+  if (client === undefined) {
+    client = protocol === 'https:' ? import('node:https').then((module) => module.get) : import('node:http').then((module) => module.get);
+    clients.set(protocol, client);
+  }
+  return client;
+}
 
 export interface FetchJsonOptions {
   timeoutMs: number;
@@ -23,10 +37,13 @@ export class FetchError extends Error {
  * Redirects are refused: the operator configured this URL, and following a redirect would let
  * whoever controls the response choose where our keys come from.
  */
-export const fetchJson: FetchJson = (url, { timeoutMs, maxBytes }) =>
+export const fetchJson: FetchJson = async (url, options) => {
+  const target = new URL(url);
+  return fetchWith(await clientFor(target.protocol), target, url, options);
+};
+
+const fetchWith = (get: Get, target: URL, url: string, { timeoutMs, maxBytes }: FetchJsonOptions): Promise<unknown> =>
   new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const client = target.protocol === 'https:' ? https : http;
     let settled = false;
     const fail = (error: Error): void => {
       if (settled) return;
@@ -35,7 +52,7 @@ export const fetchJson: FetchJson = (url, { timeoutMs, maxBytes }) =>
       request.destroy();
       reject(error);
     };
-    const request = client.get(target, { headers: { accept: 'application/json' } }, (response) => {
+    const request = get(target, { headers: { accept: 'application/json' } }, (response) => {
       const status = response.statusCode ?? 0;
       if (status !== 200) {
         response.resume();
