@@ -26,11 +26,10 @@ export interface ColdStartResult {
   importMs: number;
   firstCallMs: number;
   decisionAtMs: number;
-  /** Process start to decision in each run, in run order (runs of different rows pair up). */
-  decisionAtMsRuns: number[];
   /**
-   * Driver start to decision (import + first call) in each run, in run order: the part that depends
-   * on the contender. Node's own boot before it is the same code for every row, and only adds noise.
+   * Driver start to decision (import + first call) in each run, in run order (runs of different
+   * rows pair up): the part that depends on the contender. Node's own boot before it is the same
+   * code for every row, and only adds noise.
    */
   ownMsRuns: number[];
   jwksFetchesPerRun: number[];
@@ -93,7 +92,6 @@ export async function measureColdStarts(rows: ChildRow[], runs: number, driver: 
     return {
       name: row.name, bundle: row.bundle, runs,
       driverStartMs: of('driverStartMs'), importMs: of('importMs'), firstCallMs: of('firstCallMs'), decisionAtMs: of('decisionAtMs'),
-      decisionAtMsRuns: samples.get(row)!.map((sample) => sample['decisionAtMs']!),
       ownMsRuns: samples.get(row)!.map((sample) => sample['decisionAtMs']! - sample['driverStartMs']!),
       jwksFetchesPerRun: fetches.get(row)!,
     };

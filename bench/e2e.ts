@@ -8,9 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, startStack } from '../local/stack.js';
+import { freePort, startOffline, startStack } from '../local/stack.js';
 import { clientCredentialsToken } from '../local/token-client.js';
-import { startOffline } from './offline.js';
 import { percentile } from './stats.js';
 
 export interface LoadOptions {

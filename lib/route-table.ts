@@ -131,7 +131,10 @@ function requestItems(method: string, segments: Route['segments']): PathItem[] {
  * matches some request the route receives. A search over pairs of positions in both.
  */
 export function resourceReachesRoute(pattern: string, method: string, path: string): boolean {
-  const items = requestItems(method, parseSegments(path, path));
+  return patternReaches(pattern, requestItems(method, parseSegments(path, path)));
+}
+
+function patternReaches(pattern: string, items: readonly PathItem[]): boolean {
   const width = items.length + 1;
   const seen = new Uint8Array((pattern.length + 1) * width);
   const stack: number[] = [];
@@ -181,11 +184,12 @@ function satisfiesAlso(wider: Route, other: Route): boolean {
  * whoever may call the wider route may call the other anyway.
  */
 function refuseWildcardOverreach(routes: readonly Route[]): void {
+  const requests = routes.map((route) => requestItems(route.method, route.segments));
   for (const wider of routes) {
     const pattern = resourcePattern(wider.method, wider.path);
     if (!pattern.includes('*')) continue;
-    for (const other of routes) {
-      if (other === wider || satisfiesAlso(wider, other) || !resourceReachesRoute(pattern, other.method, other.path)) continue;
+    for (const [index, other] of routes.entries()) {
+      if (other === wider || satisfiesAlso(wider, other) || !patternReaches(pattern, requests[index]!)) continue;
       throw new RouteTableError(
         `${wider.api.name}: ${wider.method} ${wider.path}`,
         `its IAM resource "${pattern}" also matches ${other.method} ${other.path} (API ${other.api.name}), which needs `

@@ -116,18 +116,35 @@ function stopProcessGroup(child: ChildProcess, timeoutMs = 10_000): Promise<void
   });
 }
 
-function startOffline(options: StackOptions, params: Record<string, string>): { child: ChildProcess; ready: Promise<void> } {
+export interface OfflineOptions extends Pick<StackOptions, 'apiPort' | 'lambdaPort' | 'stage' | 'startTimeoutMs' | 'onOutput'> {
+  /** serverless.yml params (`--param key=value`). */
+  params: Record<string, string>;
+  /** More command-line flags, e.g. `--noAuth` for the benchmark's run without authorizers. */
+  extraArgs?: string[];
+}
+
+export interface RunningOffline {
+  /** The REST API's base URL, stage included. */
+  restBaseUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Serverless offline on 127.0.0.1, resolved once it says it is ready; stopped (with all it started) on failure. */
+export async function startOffline(options: OfflineOptions): Promise<RunningOffline> {
   const args = [
     join(ROOT, 'node_modules/serverless/bin/serverless.js'), 'offline', 'start',
     '--host', '127.0.0.1', '--httpPort', String(options.apiPort), '--lambdaPort', String(options.lambdaPort),
     '--stage', options.stage,
-    ...Object.entries(params).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
+    ...Object.entries(options.params).flatMap(([key, value]) => ['--param', `${key}=${value}`]),
+    ...(options.extraArgs ?? []),
   ];
   // Its own process group, so that stopping it also stops everything it started.
   const child = spawn(process.execPath, args, {
     cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' },
   });
+  const stop = () => stopProcessGroup(child);
   const ready = new Promise<void>((resolve, reject) => {
     let tail = '';
     const timer = setTimeout(() => reject(new Error(`serverless offline was not ready within ${options.startTimeoutMs} ms; its last output:\n${tail}`)), options.startTimeoutMs);
@@ -147,7 +164,13 @@ function startOffline(options: StackOptions, params: Record<string, string>): { 
       reject(new Error(`serverless offline exited (${code ?? signal}) before it was ready; its last output:\n${tail}`));
     });
   });
-  return { child, ready };
+  try {
+    await ready;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { restBaseUrl: `http://127.0.0.1:${options.apiPort}/${options.stage}`, pid: child.pid!, stop };
 }
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
@@ -161,15 +184,17 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     stops.push(issuer.stop);
     const dynamodb = await startDynamoDb({ port: options.dynamodbPort, tableName });
     stops.push(dynamodb.stop);
-    const offline = startOffline(options, {
-      authIssuer: issuer.issuer,
-      // The loopback address, not `localhost`, so no resolver can send key fetches elsewhere.
-      authJwksUri: new URL('jwks', issuer.url).href,
-      calendarTable: tableName,
-      dynamodbEndpoint: dynamodb.endpoint,
+    const offline = await startOffline({
+      ...options,
+      params: {
+        authIssuer: issuer.issuer,
+        // The loopback address, not `localhost`, so no resolver can send key fetches elsewhere.
+        authJwksUri: new URL('jwks', issuer.url).href,
+        calendarTable: tableName,
+        dynamodbEndpoint: dynamodb.endpoint,
+      },
     });
-    stops.push(() => stopProcessGroup(offline.child));
-    await offline.ready;
+    stops.push(offline.stop);
     const apiUrl = `http://localhost:${options.apiPort}`;
     return {
       issuer: issuer.issuer,
@@ -178,7 +203,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       restBaseUrl: `${apiUrl}/${options.stage}`,
       dynamodbEndpoint: dynamodb.endpoint,
       tableName,
-      offlinePid: offline.child.pid!,
+      offlinePid: offline.pid,
       stop,
     };
   } catch (error) {

@@ -585,28 +585,27 @@ describe('property: policy soundness (routes.json)', () => {
         const otherStage = { ...stage, stage: stage.stage === 'prod' ? 'dev' : 'prod' };
         const otherPolicy = buildPolicy(claims.subject, stagePrefixOf(otherStage), permitted, authorizerContext(claims));
         const servesAnApi = claims.audiences.some((audience) => REAL_AUDIENCES.includes(audience));
+        // A refusal: HTTP APIs get a policy that allows nothing (a throw would be a 500), REST none.
+        const assertRefusal = (result: APIGatewayAuthorizerResult | undefined): void => {
+          if (shape === 'HTTP') {
+            assertPolicyShape(result);
+            checkPolicy(result, { audiences: [], scopes: new Set(), tokenUse: 'client' }, stage, [id], []);
+          } else {
+            assert.equal(result, undefined);
+          }
+        };
         for (const request of requests) {
           const arn = `${prefix}/${request.method}${request.path}`;
           const decision = await authorize(eventFor(shape, arn));
           if (decision.reason === 'event_invalid') {
             // Fail closed on an ARN it cannot read: only line terminators in the path can cause that here.
             assert.match(request.path, /[\n\r\u2028\u2029]/, `refused ${JSON.stringify(arn)} as unreadable`);
-            if (shape === 'HTTP') {
-              assertPolicyShape(decision.result);
-              checkPolicy(decision.result, { audiences: [], scopes: new Set(), tokenUse: 'client' }, stage, [id], []);
-            } else {
-              assert.equal(decision.result, undefined);
-            }
+            assertRefusal(decision.result);
             continue;
           }
           if (!servesAnApi) {
             assert.equal(decision.outcome, 'unauthorized');
-            if (shape === 'HTTP') {
-              assertPolicyShape(decision.result);
-              checkPolicy(decision.result, { audiences: [], scopes: new Set(), tokenUse: 'client' }, stage, [id], []);
-            } else {
-              assert.equal(decision.result, undefined);
-            }
+            assertRefusal(decision.result);
             continue;
           }
           assertPolicyShape(decision.result);
