@@ -1,30 +1,67 @@
 // Builds parts of serverless.yml from the project's data files, so that what API Gateway and
 // DynamoDB are given cannot drift from what the code and the local stack use:
-//   ${file(./serverless.parts.cjs):events.<function>}  http + httpApi events from routes.json
+//   ${file(./serverless.parts.cjs):events.<function>}  http + httpApi events from the stage's route table
+//   ${file(./serverless.parts.cjs):routeTablePath}     that route table's absolute path (the authorizer bundles it)
 //   ${file(./serverless.parts.cjs):calendarTable}      table properties from calendar-table.json
 const { readFileSync } = require('node:fs');
-const { join } = require('node:path');
+const { isAbsolute, join, relative } = require('node:path');
+
+// The functions of serverless.yml that serve a route-table API. A table naming any other function
+// would describe routes that no API Gateway route reaches, so it is refused (an API that another
+// stack serves has no "function" and gets no routes here).
+const API_FUNCTIONS = ['calendar', 'geocoding'];
 
 const readJson = (name) => JSON.parse(readFileSync(join(__dirname, name), 'utf8'));
 
-function eventsByFunction() {
-  const events = {};
-  for (const api of readJson('routes.json').apis) {
-    const list = (events[api.function] ??= []);
-    for (const route of api.routes) {
-      list.push({
-        http: {
-          method: route.method.toLowerCase(),
-          // Without the leading slash: serverless offline keys its auth schemes by path, and the
-          // REST and HTTP API events of one route would otherwise collide.
-          path: route.path.slice(1),
-          authorizer: { name: 'authorizer', type: 'request', identitySource: 'method.request.header.Authorization', resultTtlInSeconds: 300 },
-        },
-      });
-      list.push({
-        httpApi: { method: route.method, path: route.path, authorizer: { name: 'bearer' } },
-      });
+/**
+ * Reads and validates the stage's route table (param `routeTable`, relative to this file) with the
+ * authorizer's own parser, so a table the authorizer would refuse at cold start fails the package
+ * or deploy instead.
+ */
+async function loadRouteTable(file, stage) {
+  const fix = `Set params.${stage}.routeTable in serverless.yml (or --param "routeTable=<file>") to a route table JSON file inside the service directory.`;
+  if (typeof file !== 'string' || file === '') throw new Error(`Route table for stage "${stage}": no file given. ${fix}`);
+  const path = join(__dirname, file);
+  const inside = relative(__dirname, path);
+  if (isAbsolute(file) || inside.startsWith('..')) throw new Error(`Route table for stage "${stage}": "${file}" is outside the service directory. ${fix}`);
+  let document;
+  try {
+    document = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new Error(`Route table for stage "${stage}": cannot read "${inside}" as JSON (${error.message}). ${fix}`, { cause: error });
+  }
+  // The parser is TypeScript; tsx (a dev dependency, like the framework itself) loads it here.
+  const { parseRouteTable } = require('tsx/cjs/api').require('./lib/route-table.ts', __filename);
+  let table;
+  try {
+    table = parseRouteTable(document);
+  } catch (error) {
+    throw new Error(`Route table for stage "${stage}" ("${inside}") is invalid: ${error.message}`, { cause: error });
+  }
+  for (const api of table.apis) {
+    if (api.function !== undefined && !API_FUNCTIONS.includes(api.function)) {
+      throw new Error(`Route table for stage "${stage}" ("${inside}"): API "${api.name}" names function "${api.function}", which this service does not have (${API_FUNCTIONS.join(', ')}).`);
     }
+  }
+  return { path, table };
+}
+
+function eventsByFunction(table) {
+  const events = Object.fromEntries(API_FUNCTIONS.map((name) => [name, []]));
+  for (const route of table.routes) {
+    if (route.api.function === undefined) continue;
+    events[route.api.function].push({
+      http: {
+        method: route.method.toLowerCase(),
+        // Without the leading slash: serverless offline keys its auth schemes by path, and the
+        // REST and HTTP API events of one route would otherwise collide.
+        path: route.path.slice(1),
+        authorizer: { name: 'authorizer', type: 'request', identitySource: 'method.request.header.Authorization', resultTtlInSeconds: 300 },
+      },
+    });
+    events[route.api.function].push({
+      httpApi: { method: route.method, path: route.path, authorizer: { name: 'bearer' } },
+    });
   }
   return events;
 }
@@ -34,4 +71,13 @@ function calendarTable() {
   return { TableName: '${param:calendarTable}', ...properties };
 }
 
-module.exports = () => ({ events: eventsByFunction(), calendarTable: calendarTable() });
+// The framework calls this once per reference in serverless.yml, and edits what it is given while
+// resolving variables inside it: the table is read once, the parts are built fresh every time.
+let routeTable;
+module.exports = async ({ resolveVariable }) => {
+  const file = await resolveVariable('param:routeTable');
+  const stage = await resolveVariable('sls:stage');
+  if (routeTable?.file !== file || routeTable.stage !== stage) routeTable = { file, stage, loaded: await loadRouteTable(file, stage) };
+  const { path, table } = routeTable.loaded;
+  return { events: eventsByFunction(table), routeTablePath: path, calendarTable: calendarTable() };
+};

@@ -1,5 +1,6 @@
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
-import routeTableDocument from '../routes.json' with { type: 'json' };
+// The stage's route table: routes.json here and in tests, the stage's file in a build (serverless.yml, esbuild alias).
+import routeTableDocument from '#route-table' with { type: 'json' };
 import { createAuthorizer, type Decision } from '../lib/authorizer.js';
 import { loadConfig } from '../lib/config.js';
 import { createLogger } from '../lib/log.js';

@@ -20,8 +20,11 @@ export interface Route {
 export interface ApiDefinition {
   name: string;
   audience: string;
-  /** The Lambda function serving this API, used by serverless.yml. */
-  function: string;
+  /**
+   * The function of this service that serves the API (serverless.yml builds its routes from the
+   * table); absent for an API another stack serves behind the exported authorizer.
+   */
+  function?: string;
   routes: Route[];
 }
 
@@ -32,7 +35,7 @@ export interface RouteTable {
 
 export class RouteTableError extends Error {
   constructor(where: string, message: string) {
-    super(`route table ${where}: ${message}`);
+    super(where === '' ? `route table: ${message}` : `route table ${where}: ${message}`);
     this.name = 'RouteTableError';
   }
 }
@@ -80,9 +83,11 @@ export function parseRouteTable(document: unknown): RouteTable {
     if (typeof audience !== 'string' || audience === '') throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud")');
     if (audiences.has(audience)) throw new RouteTableError(where, `audience "${audience}" is used by two APIs`);
     audiences.add(audience);
-    if (typeof functionName !== 'string' || !NAME.test(functionName)) throw new RouteTableError(where, '"function" must name the Lambda function serving the API');
+    if (functionName !== undefined && (typeof functionName !== 'string' || !NAME.test(functionName))) {
+      throw new RouteTableError(where, '"function" must name the Lambda function of this service serving the API (leave it out for an API another stack serves)');
+    }
     if (!Array.isArray(rawRoutes) || rawRoutes.length === 0) throw new RouteTableError(where, '"routes" must be a non-empty array');
-    const api: ApiDefinition = { name, audience, function: functionName, routes: [] };
+    const api: ApiDefinition = { name, audience, ...(functionName === undefined ? {} : { function: functionName }), routes: [] };
     rawRoutes.forEach((rawRoute: unknown, routeIndex: number) => {
       const routeWhere = `${where}.routes[${routeIndex}]`;
       if (!isObject(rawRoute)) throw new RouteTableError(routeWhere, 'must be an object');

@@ -5,7 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { parseRouteTable } from '../lib/route-table.js';
+import { generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
+import { arnFor, policyAllows } from './helpers/policy.js';
 import { zipEntries } from './helpers/zip.js';
 
 // `serverless package` for real, with no AWS account and no network, in a copy of the project
@@ -14,6 +17,7 @@ const root = new URL('..', import.meta.url).pathname;
 const run = promisify(execFile);
 const workDir = mkdtempSync(join(tmpdir(), 'bearer-gate-iac-'));
 const service = join(workDir, 'service');
+const previewService = join(workDir, 'service-preview');
 const consumer = join(workDir, 'consumer');
 const table = parseRouteTable(JSON.parse(readFileSync(join(root, 'routes.json'), 'utf8')));
 const serverlessEnv: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' };
@@ -21,17 +25,22 @@ const serverlessEnv: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLE
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
 type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
 let template: Template;
+let previewTemplate: Template;
 let consumerTemplate: Template;
 
 const ofType = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, resource]) => resource.Type === type);
 const fn = (name: string): Record<string, unknown> => template.Resources[`${name[0]!.toUpperCase()}${name.slice(1)}LambdaFunction`]!.Properties;
 
-before(async () => {
-  mkdirSync(service);
+function copyService(to: string): void {
+  mkdirSync(to);
   for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'calendar-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
-    cpSync(join(root, entry), join(service, entry), { recursive: true });
+    cpSync(join(root, entry), join(to, entry), { recursive: true });
   }
-  symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
+  symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
+}
+
+before(async () => {
+  copyService(service);
   // Leftovers of an older build that must not end up in any artifact.
   mkdirSync(join(service, '.esbuild/.build/handlers'), { recursive: true });
   writeFileSync(join(service, '.esbuild/.build/handlers/stale.mjs'), 'export const marker = "STALE_BUILD_3f9c";');
@@ -39,6 +48,12 @@ before(async () => {
   writeFileSync(join(service, '.serverless/stale.zip'), 'stale');
   await run('npm', ['run', '--silent', 'package'], { cwd: service, env: serverlessEnv, timeout: 120_000 });
   template = JSON.parse(readFileSync(join(service, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+
+  // A stage with its own route table, chosen the documented way (a param naming the file).
+  copyService(previewService);
+  cpSync(join(root, 'test/fixtures/routes.read-only.json'), join(previewService, 'routes.preview.json'));
+  await run('npm', ['run', '--silent', 'package', '--', '--stage', 'preview', '--param', 'routeTable=routes.preview.json'], { cwd: previewService, env: serverlessEnv, timeout: 120_000 });
+  previewTemplate = JSON.parse(readFileSync(join(previewService, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
   cpSync(join(root, 'examples/consumer'), consumer, { recursive: true });
   await run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'package'], { cwd: consumer, env: serverlessEnv, timeout: 120_000 });
@@ -180,5 +195,67 @@ describe('stages', () => {
     const { stdout } = await run(process.execPath, cli, { cwd: service, env: { ...serverlessEnv, PROD_AUTH_ISSUER: 'https://login.example.com/' }, timeout: 60_000 });
     const config = JSON.parse(stdout) as { functions: { authorizer: { environment: Record<string, string> } } };
     assert.equal(config.functions.authorizer.environment['AUTH_ISSUER'], 'https://login.example.com/');
+  });
+
+  it('a stage with its own route table gets exactly that table\'s routes on both APIs, and an authorizer built with it', async () => {
+    const previewTable = parseRouteTable(JSON.parse(readFileSync(join(root, 'test/fixtures/routes.read-only.json'), 'utf8')));
+    // Routes of an API with no function here (another stack serves it) get no API Gateway route.
+    const expected = previewTable.routes.filter((route) => route.api.function !== undefined).map((route) => `${route.method} ${route.path}`).sort();
+    assert.ok(previewTable.routes.some((route) => route.api.function === undefined), 'the fixture has an API served elsewhere');
+    assert.notDeepEqual(expected, table.routes.map((route) => `${route.method} ${route.path}`).sort(), 'the fixture differs from routes.json');
+    const restMethods = ofType(previewTemplate, 'AWS::ApiGateway::Method').filter(([, method]) => method.Properties['HttpMethod'] !== 'OPTIONS');
+    assert.equal(restMethods.length, expected.length);
+    for (const [name, method] of restMethods) assert.equal(method.Properties['AuthorizationType'], 'CUSTOM', name);
+    assert.deepEqual(ofType(previewTemplate, 'AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties['RouteKey']).sort(), expected);
+
+    // The packaged authorizer, run as Lambda would run it: its policies follow the stage's table.
+    // The key comes from a JWKS snapshot and the JWKS URI is a closed port, so nothing is fetched.
+    const key = generateTestKey('ES256');
+    const issuer = 'https://issuer.preview.example/';
+    const bundle = join(workDir, 'preview-authorizer.mjs');
+    writeFileSync(bundle, zipEntries(join(previewService, '.serverless/authorizer.zip'))[0]!.read());
+    const env = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks', AUTH_JWKS_SNAPSHOT: JSON.stringify(jwks(key)), AUTH_LOG_LEVEL: 'silent', AUTH_METRICS: 'false' };
+    Object.assign(process.env, env);
+    let handler: (event: unknown) => Promise<APIGatewayAuthorizerResult>;
+    try {
+      ({ handler } = await import(bundle) as { handler: typeof handler });
+    } finally {
+      for (const name of Object.keys(env)) delete process.env[name];
+    }
+    const authorization = `Bearer ${signJwt(key, userClaims(issuer, { scope: 'read write' }))}`;
+    const request = (method: string, path: string) => ({
+      type: 'REQUEST', methodArn: arnFor(method, path), resource: path, path, httpMethod: method, headers: { Authorization: authorization },
+    });
+    const result = await handler(request('GET', '/calendar/v1/events'));
+    assert.ok(policyAllows(result, arnFor('GET', '/calendar/v1/events/abc')));
+    // routes.json has these write routes; this stage's table does not, so no policy may name them.
+    for (const [method, path] of [['POST', '/calendar/v1/events'], ['PUT', '/calendar/v1/events/abc'], ['DELETE', '/calendar/v1/events/abc']] as const) {
+      assert.ok(!policyAllows(result, arnFor(method, path)), `${method} ${path}`);
+    }
+    // Asked for a route this stage does not have, it still answers no policy that opens it (403).
+    assert.ok(!policyAllows(await handler(request('POST', '/calendar/v1/events')), arnFor('POST', '/calendar/v1/events')));
+    // The API another stack serves is authorized from the same table.
+    const whoami = `Bearer ${signJwt(key, userClaims(issuer, { aud: 'https://api.example.com/whoami/' }))}`;
+    const consumerResult = await handler({ ...request('GET', '/whoami'), headers: { Authorization: whoami } });
+    assert.ok(policyAllows(consumerResult, arnFor('GET', '/whoami')));
+  });
+
+  it('a stage whose route table is missing, outside the service or invalid does not package, and the error names the file and the fix', async () => {
+    const cli = (routeTable: string) => run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'qa', '--param', `routeTable=${routeTable}`], { cwd: service, env: serverlessEnv, timeout: 60_000 });
+    const failsWith = (pattern: RegExp) => (error: { stdout?: string; stderr?: string }) => {
+      assert.match(`${error.stdout}${error.stderr}`, pattern);
+      return true;
+    };
+    await assert.rejects(cli('routes.qa.json'), failsWith(/Route table for stage "qa": cannot read "routes\.qa\.json".*Set params\.qa\.routeTable/));
+    await assert.rejects(cli('../routes.json'), failsWith(/"\.\.\/routes\.json" is outside the service directory/));
+    writeFileSync(join(service, 'routes.overlap.json'), JSON.stringify({ apis: [{ name: 'a', audience: 'https://a/', function: 'calendar', routes: [
+      { method: 'GET', path: '/a/{id}', scopes: [], requireUser: false },
+      { method: 'GET', path: '/a/admin', scopes: ['admin'], requireUser: false },
+    ] }] }));
+    await assert.rejects(cli('routes.overlap.json'), failsWith(/Route table for stage "qa" \("routes\.overlap\.json"\) is invalid: .*\/a\/admin/));
+    writeFileSync(join(service, 'routes.foreign.json'), JSON.stringify({ apis: [{ name: 'billing', audience: 'https://b/', function: 'billing', routes: [
+      { method: 'GET', path: '/b', scopes: [], requireUser: false },
+    ] }] }));
+    await assert.rejects(cli('routes.foreign.json'), failsWith(/API "billing" names function "billing", which this service does not have/));
   });
 });

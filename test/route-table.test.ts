@@ -62,10 +62,21 @@ describe('route table', () => {
     assert.equal(findRoute(withLiteral, 'GET', '/files/a/b/c')?.path, '/files/{path+}');
   });
 
+  it('takes an API without "function" as one another stack serves: its routes are authorized like any other', () => {
+    const withExternal = parseRouteTable({ apis: [
+      { name: 'calendar', audience: 'aud-calendar', function: 'calendar', routes: [{ method: 'GET', path: '/events', scopes: ['read'], requireUser: true }] },
+      { name: 'whoami', audience: 'aud-whoami', routes: [{ method: 'GET', path: '/whoami', scopes: [], requireUser: true }] },
+    ] });
+    assert.equal(withExternal.apis[1]!.function, undefined);
+    assert.equal(findRoute(withExternal, 'GET', '/whoami')?.api.name, 'whoami');
+  });
+
   it('rejects malformed tables with an error naming the entry', () => {
     const bad: [unknown, RegExp][] = [
       [{}, /non-empty "apis"/],
       [{ apis: [{ name: 'a', audience: '', function: 'a', routes: [] }] }, /apis\[0\].*audience/],
+      [{ apis: [{ name: 'a', audience: 'x', function: 'Calendar Fn', routes: [{ method: 'GET', path: '/a', scopes: [], requireUser: false }] }] }, /apis\[0\].*"function"/],
+      [{ apis: [{ name: 'a', audience: 'x', function: null, routes: [{ method: 'GET', path: '/a', scopes: [], requireUser: false }] }] }, /apis\[0\].*"function"/],
       [{ apis: [{ name: 'a', audience: 'x', function: 'a', routes: [{ method: 'FETCH', path: '/a', scopes: [], requireUser: false }] }] }, /routes\[0\].*method/],
       [{ apis: [{ name: 'a', audience: 'x', function: 'a', routes: [{ method: 'GET', path: 'a', scopes: [], requireUser: false }] }] }, /must start with/],
       [{ apis: [{ name: 'a', audience: 'x', function: 'a', routes: [{ method: 'GET', path: '/a', scopes: 'read', requireUser: false }] }] }, /scopes/],

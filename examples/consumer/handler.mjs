@@ -1,5 +1,6 @@
 // Answers with what the authorizer established about the caller. The authorizer's policy only
-// lists routes from its own route table, so add this route there (routes.json) before deploying.
+// lists routes from its own route table, so add this API there (the stage's route table, with no
+// "function": see the README) before deploying.
 export async function whoami(event) {
   const context = event.requestContext?.authorizer?.lambda ?? event.requestContext?.authorizer ?? {};
   return {
