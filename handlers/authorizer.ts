@@ -3,20 +3,20 @@ import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import routeTableDocument from '#route-table' with { type: 'json' };
 import { createAuthorizer, type Decision } from '../lib/authorizer.js';
 import { loadConfig } from '../lib/config.js';
-import { createLogger } from '../lib/log.js';
+import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
 import { embeddedMetrics } from '../lib/metrics.js';
 import { parseRouteTable } from '../lib/route-table.js';
 import { TokenVerifier } from '../lib/token-verifier.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
-const logger = createLogger(process.env['AUTH_LOG_LEVEL'] ?? process.env['POWERTOOLS_LOG_LEVEL']);
+const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-authorizer'), level: logLevelFromEnv(process.env) });
 const config = loadConfig(process.env);
 const routes = parseRouteTable(routeTableDocument);
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
 const verifier = new TokenVerifier(config, {
   onJwksEvent: (event) => {
-    const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : {};
+    const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { service: logger.service, issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : {};
     logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail, ...metrics }, config.metrics.enabled);
   },
 });
@@ -26,12 +26,12 @@ const authorize = createAuthorizer({ config, routes, verifier });
  * One line per decision: the log entry, and (EMF) the metrics Decisions and DecisionCacheHits by
  * outcome and reason. With metrics on, the line is written whatever the log level.
  */
-function logDecision(decision: Decision, startedAt: number, context: Context | undefined): void {
+function logDecision(decision: Decision, startedAt: number): void {
   const level = decision.reason === 'internal_error' || decision.reason === 'jwks_unavailable' ? 'error' : 'info';
   const { enabled: metricsOn, namespace } = config.metrics;
   if (!metricsOn && !logger.enabled(level)) return;
   const metrics = metricsOn
-    ? embeddedMetrics(namespace, { outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
+    ? embeddedMetrics(namespace, { service: logger.service, outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
     : {};
   logger.log(level, 'decision', {
     outcome: decision.outcome,
@@ -43,7 +43,6 @@ function logDecision(decision: Decision, startedAt: number, context: Context | u
     clientId: decision.clientId,
     kid: decision.kid,
     latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-    requestId: context?.awsRequestId,
     // Last: the dimensions must be present even where the log field is undefined (reason "ok").
     ...metrics,
   }, metricsOn);
@@ -52,8 +51,9 @@ function logDecision(decision: Decision, startedAt: number, context: Context | u
 /** The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. */
 export async function handler(event: unknown, context?: Context): Promise<APIGatewayAuthorizerResult> {
   const startedAt = performance.now();
+  logger.startInvocation(context);
   const decision = await authorize(event);
-  logDecision(decision, startedAt, context);
+  logDecision(decision, startedAt);
   if (decision.result === undefined) throw new Error('Unauthorized');
   return decision.result;
 }

@@ -1,7 +1,10 @@
-import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
+import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { parseApiEvent } from '../lib/api-event.js';
 import { handleCalendarRequest } from '../lib/calendar-api.js';
 import { DynamoEventStore } from '../lib/calendar-store.js';
+import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+
+const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-calendar'), level: logLevelFromEnv(process.env) });
 
 const tableName = process.env['CALENDAR_TABLE'];
 if (tableName === undefined || tableName === '') {
@@ -10,6 +13,10 @@ if (tableName === undefined || tableName === '') {
 const store = new DynamoEventStore({ tableName, endpoint: process.env['DYNAMODB_ENDPOINT'] || undefined });
 
 /** Lambda entry point for the calendar API (REST API and HTTP API proxy events). */
-export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): Promise<APIGatewayProxyResult> {
-  return handleCalendarRequest(parseApiEvent(event), store);
+export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyResult> {
+  logger.startInvocation(context);
+  return handleCalendarRequest(parseApiEvent(event), store, (reason, error) => {
+    // The error's kind and message (SDK errors name the operation and the cause), never the request.
+    logger.log(reason === 'store_unavailable' ? 'warn' : 'error', reason, { error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' });
+  });
 }

@@ -82,7 +82,12 @@ async function dispatch(request: ApiRequest, owner: string, store: EventStore): 
  * The calendar API. The owner is the `sub` the authorizer verified, never anything from the
  * request; events of other owners are indistinguishable from events that do not exist (404).
  */
-export async function handleCalendarRequest(request: ApiRequest, store: EventStore): Promise<APIGatewayProxyResult> {
+export async function handleCalendarRequest(
+  request: ApiRequest,
+  store: EventStore,
+  /** Told of every 503 and 500 with its cause, which the client never sees: the operator's side. */
+  onFailure: (reason: 'store_unavailable' | 'internal_error', error: unknown) => void = () => {},
+): Promise<APIGatewayProxyResult> {
   const owner = request.authorizer['sub'];
   if (typeof owner !== 'string' || owner === '') return errorResponse(401, 'unauthorized', 'no authenticated user');
   // The authorizer already refuses client tokens here; a second check costs nothing.
@@ -95,7 +100,11 @@ export async function handleCalendarRequest(request: ApiRequest, store: EventSto
       return jsonResponse(412, { error: 'precondition_failed', message: 'the event changed since you read it; read it again and retry' }, { etag: etag(error.currentVersion) });
     }
     if (error instanceof InvalidCursorError) return errorResponse(400, 'invalid_request', 'cursor: is not a cursor returned by this API', [{ field: 'cursor', problem: 'is not a cursor returned by this API' }]);
-    if (isUnavailable(error)) return errorResponse(503, 'service_unavailable', 'the calendar store is unavailable; retry later', undefined);
+    if (isUnavailable(error)) {
+      onFailure('store_unavailable', error);
+      return errorResponse(503, 'service_unavailable', 'the calendar store is unavailable; retry later', undefined);
+    }
+    onFailure('internal_error', error);
     return errorResponse(500, 'internal_error', 'unexpected error');
   }
 }

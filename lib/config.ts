@@ -178,13 +178,26 @@ function parseSnapshot(env: Environment, issuers: IssuerConfig[]): Map<string, u
   return snapshot;
 }
 
+/** Ours first, then Powertools' variable of the same meaning, so either convention works. */
+function firstSet(env: Environment, ...names: string[]): string {
+  return names.find((name) => env[name] !== undefined && env[name].trim() !== '') ?? names[0]!;
+}
+
 function metricsNamespace(env: Environment): string {
-  const value = env['AUTH_METRICS_NAMESPACE']?.trim() || 'bearer-gate';
+  const variable = firstSet(env, 'AUTH_METRICS_NAMESPACE', 'POWERTOOLS_METRICS_NAMESPACE');
+  const value = env[variable]?.trim() || 'bearer-gate';
   // CloudWatch: 1 to 255 characters, no colon-leading "AWS/" namespace.
   if (!/^[A-Za-z0-9._/#: -]{1,255}$/.test(value) || value.startsWith('AWS/')) {
-    throw new ConfigError('AUTH_METRICS_NAMESPACE', `"${value}" is not a CloudWatch namespace you may use (letters, digits, . _ / # : - and spaces; not AWS/…)`);
+    throw new ConfigError(variable, `"${value}" is not a CloudWatch namespace you may use (letters, digits, . _ / # : - and spaces; not AWS/…)`);
   }
   return value;
+}
+
+function metricsEnabled(env: Environment): boolean {
+  if (firstSet(env, 'AUTH_METRICS', 'POWERTOOLS_METRICS_DISABLED') === 'POWERTOOLS_METRICS_DISABLED') {
+    return !boolean(env, 'POWERTOOLS_METRICS_DISABLED', false);
+  }
+  return boolean(env, 'AUTH_METRICS', true);
 }
 
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
@@ -206,7 +219,7 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     decisionCacheSize: integer(env, 'AUTH_DECISION_CACHE_SIZE', DEFAULTS.decisionCacheSize, 0, 100000),
     jwksSnapshot: parseSnapshot(env, issuers),
     metrics: {
-      enabled: boolean(env, 'AUTH_METRICS', true),
+      enabled: metricsEnabled(env),
       namespace: metricsNamespace(env),
     },
   };

@@ -7,7 +7,7 @@ import type {
 } from 'aws-lambda';
 import { type ApiRequest, parseApiEvent } from '../lib/api-event.js';
 import { handleCalendarRequest, isUnavailable } from '../lib/calendar-api.js';
-import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore } from '../lib/calendar-store.js';
+import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../lib/calendar-store.js';
 import type { ErrorBody } from '../lib/http-response.js';
 import { type RunningDynamoDb, startDynamoDb } from '../local/dynamodb.js';
 
@@ -592,6 +592,20 @@ describe('calendar API: errors of the store', () => {
         assert.doesNotMatch(response.raw, /version|resource|TypeError|at /, route);
       }
     }
+  });
+
+  it('tells the operator the cause of every 503 and 500 that the client does not see, and of nothing else', async () => {
+    const owner = newOwner();
+    const reported: [string, unknown][] = [];
+    const report = (reason: string, error: unknown) => reported.push([reason, error]);
+    const throttled = new ProvisionedThroughputExceededException({ message: 'slow down', $metadata: { httpStatusCode: 400 } });
+    const bug = new TypeError('boom');
+    const [[, list]] = everyRoute(owner) as [[string, ApiRequest]];
+    await handleCalendarRequest(list, failingStore(throttled), report);
+    await handleCalendarRequest(list, failingStore(bug), report);
+    await handleCalendarRequest(list, store, report);
+    await handleCalendarRequest(list, failingStore(new EventNotFoundError()), report);
+    assert.deepEqual(reported, [['store_unavailable', throttled], ['internal_error', bug]]);
   });
 });
 

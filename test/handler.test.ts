@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
 import { JwksServer } from './helpers/jwks-server.js';
 import { arnFor, policyAllows } from './helpers/policy.js';
@@ -117,6 +117,19 @@ describe('handler: the three event shapes', () => {
     for (const event of [null, 42, {}, { type: 'REQUEST' }, { type: 'WEIRD', methodArn: arnFor('GET', '/calendar/v1/events') }, { type: 'TOKEN', authorizationToken: 'Bearer x', methodArn: 'nonsense' }]) {
       await assert.rejects(handler(event), UNAUTHORIZED);
     }
+  });
+
+  it('tags the decision line with the invocation (Powertools keys) and the metrics with the service', async () => {
+    const lambdaContext = { awsRequestId: 'req-4242', functionName: 'bearer-gate-dev-authorizer', invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bearer-gate-dev-authorizer', memoryLimitInMB: '256' };
+    const before = output.length;
+    await handler(restRequest(`Bearer ${token(userClaims(server.issuer))}`, 'GET', '/calendar/v1/events'), lambdaContext as Context);
+    const [line] = output.slice(before).join('').split('\n').filter((text) => text.includes('"decision"'));
+    const entry = JSON.parse(line!) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Dimensions: string[][] }[] } };
+    assert.equal(entry['level'], 'INFO');
+    assert.equal(entry['function_request_id'], 'req-4242');
+    assert.equal(entry['function_name'], 'bearer-gate-dev-authorizer');
+    assert.equal(entry['service'], 'bearer-gate-authorizer');
+    assert.ok(entry._aws.CloudWatchMetrics[0]!.Dimensions.every((set) => set[0] === 'service'));
   });
 
   it('logs one JSON line per decision with a reason code, and never a token', async () => {

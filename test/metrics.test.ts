@@ -28,4 +28,13 @@ describe('embedded metric format', () => {
     assert.deepEqual(loadConfig({ AUTH_ISSUER: 'https://i.example/', AUTH_METRICS: 'false', AUTH_METRICS_NAMESPACE: 'Team/Auth' }).metrics, { enabled: false, namespace: 'Team/Auth' });
     assert.throws(() => loadConfig({ AUTH_ISSUER: 'https://i.example/', AUTH_METRICS_NAMESPACE: 'AWS/Lambda' }), (error: unknown) => error instanceof ConfigError && error.variable === 'AUTH_METRICS_NAMESPACE');
   });
+
+  it('takes Powertools\' variables where ours are not set, and ours first', () => {
+    const issuer = { AUTH_ISSUER: 'https://i.example/' };
+    assert.deepEqual(loadConfig({ ...issuer, POWERTOOLS_METRICS_NAMESPACE: 'Team/Auth', POWERTOOLS_METRICS_DISABLED: 'true' }).metrics, { enabled: false, namespace: 'Team/Auth' });
+    assert.deepEqual(loadConfig({ ...issuer, AUTH_METRICS_NAMESPACE: 'Ours', POWERTOOLS_METRICS_NAMESPACE: 'Theirs', AUTH_METRICS: 'true', POWERTOOLS_METRICS_DISABLED: 'true' }).metrics, { enabled: true, namespace: 'Ours' });
+    assert.equal(loadConfig({ ...issuer, POWERTOOLS_METRICS_DISABLED: 'false' }).metrics.enabled, true);
+    assert.throws(() => loadConfig({ ...issuer, POWERTOOLS_METRICS_NAMESPACE: 'AWS/X' }), (error: unknown) => error instanceof ConfigError && error.variable === 'POWERTOOLS_METRICS_NAMESPACE');
+    assert.throws(() => loadConfig({ ...issuer, POWERTOOLS_METRICS_DISABLED: 'maybe' }), (error: unknown) => error instanceof ConfigError && error.variable === 'POWERTOOLS_METRICS_DISABLED');
+  });
 });
