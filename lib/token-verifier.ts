@@ -30,6 +30,8 @@ export interface TokenVerifierOptions {
 // Header parameters that would let the token name its own key (RFC 8725 §3.10): never honoured.
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+// 32 base64url characters: 192 bits of the signature, so distinct tokens practically never share a key.
+const CACHE_KEY_CHARS = 32;
 
 /**
  * Verifies bearer JWTs for a fixed set of trusted issuers. Checks run from cheapest to most
@@ -42,8 +44,10 @@ export class TokenVerifier {
   private readonly now: () => number;
   /**
    * Tokens already verified in this container. Clients reuse a token for its lifetime, so a warm
-   * container mostly sees tokens it has verified before. Keyed by the signature segment (short,
-   * so cheap to hash) and checked against the whole token: only the very same bytes hit.
+   * container mostly sees tokens it has verified before. Keyed by the token's last
+   * CACHE_KEY_CHARS characters (the end of the signature: cheap to hash, where hashing a whole
+   * RS256 signature costs about as much as the rest of a hit) and checked against the whole token:
+   * only the very same bytes hit. Two tokens sharing a key only displace each other.
    */
   private readonly verified: LruCache<string, CachedVerification>;
   /** How many verifications the decision cache answered; for metrics and tests. */
@@ -72,7 +76,7 @@ export class TokenVerifier {
 
   async verify(token: string): Promise<VerifiedToken> {
     if (token.length > this.config.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.config.maxTokenBytes} bytes`);
-    const cacheKey = this.verified.capacity > 0 ? token.slice(token.lastIndexOf('.') + 1) : '';
+    const cacheKey = this.verified.capacity > 0 ? token.slice(-CACHE_KEY_CHARS) : '';
     const cached = cacheKey === '' ? undefined : this.verified.get(cacheKey);
     if (cached !== undefined && cached.token === token) {
       if (this.stillValid(cached)) {
