@@ -51,7 +51,9 @@ function logDecision(decision: Decision, startedAt: number, context: Context | u
 /** The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. */
 export async function handler(event: unknown, context?: Context): Promise<APIGatewayAuthorizerResult> {
   const startedAt = performance.now();
-  const decision = await authorize(event);
+  const pending = authorize(event);
+  // Usually a decision already (known key or remembered token): no await, no extra microtask.
+  const decision = pending instanceof Promise ? await pending : pending;
   logDecision(decision, startedAt, context);
   if (decision.result === undefined) throw new Error('Unauthorized');
   return decision.result;

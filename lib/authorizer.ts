@@ -85,15 +85,8 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
     return { permitted: shape.permitted, result };
   };
 
-  return async function authorize(event: unknown): Promise<Decision> {
-    let request: AuthorizationRequest | undefined;
-    let arn: ExecuteApiArn | undefined;
+  const decide = (request: AuthorizationRequest, arn: ExecuteApiArn, verified: VerifiedToken, hitsBefore: number): Decision => {
     try {
-      request = normalizeEvent(event);
-      arn = parseExecuteApiArn(request.arn);
-      const token = parseBearerToken(request.authorization, config.maxTokenBytes);
-      const hitsBefore = verifier.cacheHits;
-      const verified = await verifier.verify(token);
       const { claims, kid } = verified;
       if (!servesAudience(routes, claims)) {
         throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
@@ -113,6 +106,30 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         kid,
         cached: verifier.cacheHits !== hitsBefore,
       };
+    } catch (error) {
+      return refusal(request, arn, error);
+    }
+  };
+
+  /**
+   * A decision, or a promise of one when the issuer's keys must be fetched first. Synchronous
+   * otherwise (a known key, or a remembered token): no promise is made where nothing is awaited.
+   */
+  return function authorize(event: unknown): Decision | Promise<Decision> {
+    let request: AuthorizationRequest | undefined;
+    let arn: ExecuteApiArn | undefined;
+    try {
+      request = normalizeEvent(event);
+      arn = parseExecuteApiArn(request.arn);
+      const token = parseBearerToken(request.authorization, config.maxTokenBytes);
+      const hitsBefore = verifier.cacheHits;
+      const verified = verifier.verifyNow(token);
+      if (!(verified instanceof Promise)) return decide(request, arn, verified, hitsBefore);
+      const [knownRequest, knownArn] = [request, arn];
+      return verified.then(
+        (value) => decide(knownRequest, knownArn, value, hitsBefore),
+        (error: unknown) => refusal(knownRequest, knownArn, error),
+      );
     } catch (error) {
       return refusal(request, arn, error);
     }
