@@ -52,7 +52,9 @@ function logDecision(decision: Decision, startedAt: number): void {
 export async function handler(event: unknown, context?: Context): Promise<APIGatewayAuthorizerResult> {
   const startedAt = performance.now();
   logger.startInvocation(context);
-  const decision = await authorize(event);
+  const pending = authorize(event);
+  // Usually a decision already (known key or remembered token): no await, no extra microtask.
+  const decision = pending instanceof Promise ? await pending : pending;
   logDecision(decision, startedAt);
   if (decision.result === undefined) throw new Error('Unauthorized');
   return decision.result;

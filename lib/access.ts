@@ -37,7 +37,11 @@ export function permittedRoutes(table: RouteTable, claims: TokenClaims): Route[]
 
 /** Decides a request. Pure: the same claims and route table always give the same answer. */
 export function decideAccess(table: RouteTable, claims: TokenClaims, permitted: readonly Route[], method: string, path: string): AccessDecision {
-  const route = findRoute(table, method, path);
+  return accessTo(findRoute(table, method, path), claims, permitted);
+}
+
+/** decideAccess for a request whose route (`findRoute`'s answer) is already known. */
+export function accessTo(route: Route | undefined, claims: TokenClaims, permitted: readonly Route[]): AccessDecision {
   if (route === undefined) return { allowed: false, reason: 'route_unknown', route };
   const allowed = permitted.includes(route);
   return { allowed, reason: allowed ? undefined : refusalReason(route, claims), route };

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
-import { decideAccess, permittedRoutes, servesAudience } from './access.js';
+import { accessTo, routePermits, servesAudience } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
 import { AuthError, type ReasonCode } from './errors.js';
@@ -7,7 +7,7 @@ import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
 import { authorizerContext, authorizerResult, buildPolicy, ownedCopy, policyDocument } from './policy.js';
 import { LruCache } from './lru-cache.js';
-import type { Route, RouteTable } from './route-table.js';
+import { findRoute, type Route, type RouteTable } from './route-table.js';
 import type { TokenVerifier, VerifiedToken } from './token-verifier.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
@@ -50,56 +50,97 @@ function refusal(
   };
 }
 
+/** Requests remembered per methodArn (parsed ARN, matched route); bounded, as paths carry ids. */
+export const TARGET_MEMO_SIZE = 256;
+/** Policy documents remembered per stage, and per stage per set of permitted routes. */
+export const STAGE_MEMO_SIZE = 64;
+export const DOCUMENT_MEMO_SIZE = 64;
+
+/** What a methodArn names: parsed and matched against the route table once, then remembered. */
+interface Target {
+  arn: ExecuteApiArn;
+  route: Route | undefined;
+  /** The decision's `route` field. */
+  label: string;
+}
+
+/** What a token may call; `key` names the permitted routes by their index in the table. */
+interface Permissions {
+  permitted: Route[];
+  key: string;
+}
+
 /**
  * Builds the decision function once per container. Every failure path, expected or not, ends
  * in a refusal: nothing here can turn an exception into an allow.
  */
 export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
-  // The permitted routes, and so the policy document, depend only on the token's audiences,
-  // scopes and kind (and the stage): tokens of one shape share them. A token the verifier
-  // remembers (the same object back from its decision cache) also keeps its whole result.
-  type Shape = { permitted: Route[]; documents: Map<string, PolicyDocument> };
-  const shapes = new LruCache<string, Shape>(256);
-  const perToken = new WeakMap<VerifiedToken, { shape: Shape; results: Map<string, APIGatewayAuthorizerResult> }>();
-  const derive = (verified: VerifiedToken) => {
-    let derived = perToken.get(verified);
-    if (derived === undefined) {
-      const { claims } = verified;
-      // JSON: unambiguous whatever characters an audience holds.
-      const key = JSON.stringify([claims.tokenUse, claims.audiences, [...claims.scopes].sort()]);
-      let shape = shapes.get(key);
-      if (shape === undefined) shapes.set(key, (shape = { permitted: permittedRoutes(routes, claims), documents: new Map() }));
-      perToken.set(verified, (derived = { shape, results: new Map() }));
+  // A methodArn is parsed and matched once: its parse and route never change. Only a valid ARN is
+  // remembered (an invalid one throws before), and the memo is bounded: a flood of distinct paths
+  // only costs the parse it would have cost anyway.
+  const targets = new LruCache<string, Target>(TARGET_MEMO_SIZE);
+  const targetOf = (methodArn: string): Target => {
+    let target = targets.get(methodArn);
+    if (target === undefined) {
+      const arn = Object.freeze(parseExecuteApiArn(methodArn));
+      const route = findRoute(routes, arn.method, arn.path);
+      target = Object.freeze({ arn, route, label: `${arn.method} ${route?.path ?? arn.path}` });
+      targets.set(methodArn, target);
     }
-    return derived;
-  };
-  const resultFor = (verified: VerifiedToken, stagePrefix: string): { permitted: Route[]; result: APIGatewayAuthorizerResult } => {
-    const { shape, results } = derive(verified);
-    let result = results.get(stagePrefix);
-    if (result === undefined) {
-      let document = shape.documents.get(stagePrefix);
-      if (document === undefined) shape.documents.set(stagePrefix, (document = policyDocument(stagePrefix, shape.permitted)));
-      result = authorizerResult(verified.claims.subject, document, authorizerContext(verified.claims));
-      results.set(stagePrefix, result);
-    }
-    return { permitted: shape.permitted, result };
+    return target;
   };
 
-  return async function authorize(event: unknown): Promise<Decision> {
-    let request: AuthorizationRequest | undefined;
-    let arn: ExecuteApiArn | undefined;
+  // The policy document depends only on the stage and the set of permitted routes: tokens that may
+  // call the same routes share it. A token the verifier remembers (the same object back from its
+  // decision cache) also keeps its permitted routes and its results per stage.
+  const documents = new LruCache<string, LruCache<string, PolicyDocument>>(STAGE_MEMO_SIZE);
+  const documentStages = function* () {
+    for (const key of documents.keys()) yield documents.peek(key)!;
+  };
+  const documentFor = (stagePrefix: string, { permitted, key }: Permissions): PolicyDocument => {
+    let byRoutes = documents.get(stagePrefix);
+    if (byRoutes === undefined) documents.set(stagePrefix, (byRoutes = new LruCache(DOCUMENT_MEMO_SIZE)));
+    let document = byRoutes.get(key);
+    if (document === undefined) byRoutes.set(key, (document = policyDocument(stagePrefix, permitted)));
+    return document;
+  };
+  const permissionsOf = (claims: VerifiedToken['claims']): Permissions => {
+    const permitted: Route[] = [];
+    let key = '';
+    for (let index = 0; index < routes.routes.length; index += 1) {
+      const route = routes.routes[index]!;
+      if (!routePermits(route, claims)) continue;
+      permitted.push(route);
+      key += `${index},`;
+    }
+    return { permitted, key };
+  };
+  // Only worth keeping when the verifier can hand the same token object back.
+  const remembers = config.decisionCacheSize > 0;
+  const perToken = new WeakMap<VerifiedToken, { permissions: Permissions; results: Map<string, APIGatewayAuthorizerResult> }>();
+  const resultFor = (verified: VerifiedToken, stagePrefix: string): { permitted: Route[]; result: APIGatewayAuthorizerResult } => {
+    let derived = perToken.get(verified);
+    if (derived === undefined) {
+      derived = { permissions: permissionsOf(verified.claims), results: new Map() };
+      if (remembers) perToken.set(verified, derived);
+    }
+    const { permissions, results } = derived;
+    let result = results.get(stagePrefix);
+    if (result === undefined) {
+      result = authorizerResult(verified.claims.subject, documentFor(stagePrefix, permissions), authorizerContext(verified.claims));
+      if (remembers) results.set(stagePrefix, result);
+    }
+    return { permitted: permissions.permitted, result };
+  };
+
+  const decide = (request: AuthorizationRequest, target: Target, verified: VerifiedToken, hitsBefore: number): Decision => {
     try {
-      request = normalizeEvent(event);
-      arn = parseExecuteApiArn(request.arn);
-      const token = parseBearerToken(request.authorization, config.maxTokenBytes);
-      const hitsBefore = verifier.cacheHits;
-      const verified = await verifier.verify(token);
       const { claims, kid } = verified;
       if (!servesAudience(routes, claims)) {
         throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
       }
-      const { permitted, result: policy } = resultFor(verified, arn.stagePrefix);
-      const access = decideAccess(routes, claims, permitted, arn.method, arn.path);
+      const { permitted, result: policy } = resultFor(verified, target.arn.stagePrefix);
+      const access = accessTo(target.route, claims, permitted);
       return {
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,
@@ -107,14 +148,46 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         // A deep copy: the caller owns what it gets (serverless offline, for one, rewrites `context`).
         result: ownedCopy(policy),
         api: request.api,
-        route: `${arn.method} ${access.route?.path ?? arn.path}`,
+        route: target.label,
         sub: claims.subject,
         clientId: claims.clientId,
         kid,
         cached: verifier.cacheHits !== hitsBefore,
       };
     } catch (error) {
-      return refusal(request, arn, error);
+      return refusal(request, target.arn, error);
     }
   };
+
+  /**
+   * A decision, or a promise of one when the issuer's keys must be fetched first. Synchronous
+   * otherwise (a known key, or a remembered token): no promise is made where nothing is awaited.
+   */
+  function authorize(event: unknown): Decision | Promise<Decision> {
+    let request: AuthorizationRequest | undefined;
+    let arn: ExecuteApiArn | undefined;
+    try {
+      request = normalizeEvent(event);
+      const target = targetOf(request.arn);
+      arn = target.arn;
+      const token = parseBearerToken(request.authorization, config.maxTokenBytes);
+      const hitsBefore = verifier.cacheHits;
+      const verified = verifier.verifyNow(token);
+      if (!(verified instanceof Promise)) return decide(request, target, verified, hitsBefore);
+      const knownRequest = request;
+      return verified.then(
+        (value) => decide(knownRequest, target, value, hitsBefore),
+        (error: unknown) => refusal(knownRequest, target.arn, error),
+      );
+    } catch (error) {
+      return refusal(request, arn, error);
+    }
+  }
+  /** How many entries the memos hold, for tests: each is bounded. */
+  authorize.memoSizes = () => ({
+    targets: targets.size,
+    stages: documents.size,
+    documents: [...documentStages()].reduce((sum, byRoutes) => sum + byRoutes.size, 0),
+  });
+  return authorize;
 }

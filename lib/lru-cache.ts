@@ -35,6 +35,15 @@ export class LruCache<K, V> {
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as K);
   }
 
+  /** The value without touching recency. */
+  peek(key: K): V | undefined {
+    return this.entries.get(key)?.value;
+  }
+
+  keys(): IterableIterator<K> {
+    return this.entries.keys();
+  }
+
   delete(key: K): void {
     this.entries.delete(key);
   }

@@ -1,10 +1,11 @@
-import { isSupportedAlgorithm, verifySignature } from './algorithms.js';
+import type { KeyObject } from 'node:crypto';
+import { type Algorithm, isSupportedAlgorithm, verifySignature } from './algorithms.js';
 import { type TokenClaims, validateClaims } from './claims.js';
 import type { AuthorizerConfig } from './config.js';
 import { AuthError } from './errors.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
 import { IssuerKeys, type JwksEvent } from './jwks-cache.js';
-import { decodeJwt } from './jwt-decode.js';
+import { decodeJwt, type JsonObject } from './jwt-decode.js';
 import { LruCache } from './lru-cache.js';
 
 export interface VerifiedToken {
@@ -30,6 +31,8 @@ export interface TokenVerifierOptions {
 // Header parameters that would let the token name its own key (RFC 8725 §3.10): never honoured.
 const KEY_BEARING_HEADERS = ['jwk', 'jku', 'x5u', 'x5c'] as const;
 const ACCESS_TOKEN_TYPES = new Set(['at+jwt', 'application/at+jwt']);
+// 32 base64url characters: 192 bits of the signature, so distinct tokens practically never share a key.
+const CACHE_KEY_CHARS = 32;
 
 /**
  * Verifies bearer JWTs for a fixed set of trusted issuers. Checks run from cheapest to most
@@ -42,8 +45,10 @@ export class TokenVerifier {
   private readonly now: () => number;
   /**
    * Tokens already verified in this container. Clients reuse a token for its lifetime, so a warm
-   * container mostly sees tokens it has verified before. Keyed by the signature segment (short,
-   * so cheap to hash) and checked against the whole token: only the very same bytes hit.
+   * container mostly sees tokens it has verified before. Keyed by the token's last
+   * CACHE_KEY_CHARS characters (the end of the signature: cheap to hash, where hashing a whole
+   * RS256 signature costs about as much as the rest of a hit) and checked against the whole token:
+   * only the very same bytes hit. Two tokens sharing a key only displace each other.
    */
   private readonly verified: LruCache<string, CachedVerification>;
   /** How many verifications the decision cache answered; for metrics and tests. */
@@ -70,9 +75,19 @@ export class TokenVerifier {
     return this.issuers.get(issuer);
   }
 
+  /** Verifies `token`; rejects with an AuthError when it must be refused. */
   async verify(token: string): Promise<VerifiedToken> {
+    return this.verifyNow(token);
+  }
+
+  /**
+   * The same checks as `verify`, without a promise where none is needed: a remembered token, or a
+   * token whose key is already known, is answered (or refused, by a synchronous throw) at once;
+   * only a key that must be fetched gives a promise. Saves the authorizer two async hops per request.
+   */
+  verifyNow(token: string): VerifiedToken | Promise<VerifiedToken> {
     if (token.length > this.config.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.config.maxTokenBytes} bytes`);
-    const cacheKey = this.verified.capacity > 0 ? token.slice(token.lastIndexOf('.') + 1) : '';
+    const cacheKey = this.verified.capacity > 0 ? token.slice(-CACHE_KEY_CHARS) : '';
     const cached = cacheKey === '' ? undefined : this.verified.get(cacheKey);
     if (cached !== undefined && cached.token === token) {
       if (this.stillValid(cached)) {
@@ -102,7 +117,15 @@ export class TokenVerifier {
     if (keys === undefined) throw new AuthError('issuer_mismatch', '"iss" is missing or not a trusted issuer');
 
     // Known keys are used without an await; only a miss waits for the JWKS.
-    const key = keys.knownKey(kid, alg) ?? await keys.getKey(kid, alg);
+    const known = keys.knownKey(kid, alg);
+    if (known !== undefined) return this.finish(token, cacheKey, keys, kid, alg, known, signingInput, signature, payload);
+    return keys.getKey(kid, alg).then((key) => this.finish(token, cacheKey, keys, kid, alg, key, signingInput, signature, payload));
+  }
+
+  private finish(
+    token: string, cacheKey: string, keys: IssuerKeys, kid: string, alg: Algorithm, key: KeyObject,
+    signingInput: string, signature: Buffer, payload: JsonObject,
+  ): VerifiedToken {
     if (!verifySignature(alg, key, signingInput, signature)) {
       throw new AuthError('signature_invalid', `signature does not verify under key "${kid}"`);
     }

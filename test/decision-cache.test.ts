@@ -8,7 +8,7 @@ import type { JwksEvent } from '../lib/jwks-cache.js';
 import { parseRouteTable } from '../lib/route-table.js';
 import { TokenVerifier } from '../lib/token-verifier.js';
 import { readFileSync } from 'node:fs';
-import { generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
+import { b64url, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
 import { JwksServer } from './helpers/jwks-server.js';
 import { arnFor } from './helpers/policy.js';
 
@@ -71,6 +71,24 @@ describe('decision cache', () => {
     const tampered = token.slice(0, -2) + (token.endsWith('AA') ? 'AB' : 'AA');
     await assert.rejects(verifier.verify(tampered), refusedWith('signature_invalid'));
     assert.equal(verifier.cacheHits, 1);
+  });
+
+  it('a token ending like a remembered one (same cache key) is verified in full, and a forgery refused', async () => {
+    server.mode = 'ok';
+    server.jwks = jwks(keyA);
+    const { verifier } = verifierAt();
+    const token = signJwt(keyA, userClaims(server.issuer, { sub: 'usr_a' }));
+    const first = await verifier.verify(token);
+    // Same signature (so the same last characters), another payload: the key matches, the token does not.
+    const [header, , signature] = token.split('.');
+    const forged = `${header}.${b64url(userClaims(server.issuer, { sub: 'usr_admin' }))}.${signature}`;
+    assert.equal(forged.slice(-32), token.slice(-32));
+    await assert.rejects(verifier.verify(forged), refusedWith('signature_invalid'));
+    assert.equal(verifier.cacheHits, 0);
+    // The genuine token is still remembered, and still its own.
+    assert.equal(await verifier.verify(token), first);
+    assert.equal(verifier.cacheHits, 1);
+    assert.equal(first.claims.subject, 'usr_a');
   });
 
   it('never serves a token past its exp', async () => {

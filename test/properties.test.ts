@@ -516,7 +516,8 @@ describe('property: policy soundness (routes.json)', () => {
   // The verifier is replaced by one that returns the claims under test, a fresh object each time so
   // that authorize() builds every policy anew instead of reusing one it derived before.
   let currentClaims: TokenClaims | undefined;
-  const stubVerifier = { verify: async () => ({ claims: structuredClone(currentClaims!), kid: 'stub' }) } as unknown as TokenVerifier;
+  const stubVerified = () => ({ claims: structuredClone(currentClaims!), kid: 'stub' });
+  const stubVerifier = { verify: async () => stubVerified(), verifyNow: stubVerified } as unknown as TokenVerifier;
   const authorize = createAuthorizer({
     config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
     routes: TABLE,
@@ -528,7 +529,7 @@ describe('property: policy soundness (routes.json)', () => {
   const warmAuthorize = createAuthorizer({
     config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
     routes: TABLE,
-    verifier: { verify: async () => warmVerified! } as unknown as TokenVerifier,
+    verifier: { verify: async () => warmVerified!, verifyNow: () => warmVerified! } as unknown as TokenVerifier,
   });
 
   const eventFor = (shape: 'TOKEN' | 'REQUEST' | 'HTTP', arn: string) => {
@@ -671,7 +672,7 @@ describe('property: policy soundness (routes.json)', () => {
       const isolated = createAuthorizer({
         config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
         routes: TABLE,
-        verifier: { verify: async () => next } as unknown as TokenVerifier,
+        verifier: { verify: async () => next, verifyNow: () => next } as unknown as TokenVerifier,
       });
       const arn = `${prod}/GET/calendar/v1/events`;
       const first = await isolated(eventFor(shape, arn));
