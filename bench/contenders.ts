@@ -5,12 +5,12 @@
  */
 import assert from 'node:assert/strict';
 import { constants, createPublicKey, type JsonWebKey, type VerifyKeyObjectInput, verify } from 'node:crypto';
-import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { policyAllows } from '../test/helpers/policy.js';
 import type { TestKey } from '../test/helpers/jwt.js';
 import { AUDIENCE, type BenchAlgorithm, METHOD_ARN, requestEvent, type RequestEvent, tamper } from './fixtures.js';
 
-type Handler = (event: RequestEvent) => Promise<APIGatewayAuthorizerResult>;
+type Handler = (event: RequestEvent, context?: Context) => Promise<APIGatewayAuthorizerResult>;
 
 interface ContenderBase {
   name: string;
@@ -74,14 +74,20 @@ function handlerContender(name: string, handler: Handler, events: RequestEvent[]
   };
 }
 
-/** Runs the handler with process.stdout.write swapped for a sink that drops what it is given. */
+// What Lambda passes: the decision line carries these keys (function_request_id…), so they are paid for.
+const LAMBDA_CONTEXT = {
+  awsRequestId: '8476a536-e9f4-11e8-9739-2dfe598c3fcd', functionName: 'bearer-gate-dev-authorizer', memoryLimitInMB: '256',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bearer-gate-dev-authorizer',
+} as Context;
+
+/** Runs the handler with a Lambda context and process.stdout.write swapped for a sink that drops what it is given. */
 function discardingStdout(handler: Handler): Handler {
   const sink = (() => true) as typeof process.stdout.write;
   return async (event) => {
     const original = process.stdout.write;
     process.stdout.write = sink;
     try {
-      return await handler(event);
+      return await handler(event, LAMBDA_CONTEXT);
     } finally {
       process.stdout.write = original;
     }
