@@ -104,14 +104,19 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
     if (document === undefined) byRoutes.set(key, (document = policyDocument(stagePrefix, permitted)));
     return document;
   };
+  // Only the APIs of the token's audiences are looked at, so a large table costs a request no more
+  // than its own API's routes. The table lists routes API by API, so the order is the table's.
+  const routeIndex = new Map(routes.routes.map((route, index) => [route, index]));
   const permissionsOf = (claims: VerifiedToken['claims']): Permissions => {
     const permitted: Route[] = [];
     let key = '';
-    for (let index = 0; index < routes.routes.length; index += 1) {
-      const route = routes.routes[index]!;
-      if (!routePermits(route, claims)) continue;
-      permitted.push(route);
-      key += `${index},`;
+    for (const api of routes.apis) {
+      if (!claims.audiences.includes(api.audience)) continue;
+      for (const route of api.routes) {
+        if (!routePermits(route, claims)) continue;
+        permitted.push(route);
+        key += `${routeIndex.get(route)!},`;
+      }
     }
     return { permitted, key };
   };
