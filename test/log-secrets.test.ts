@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
+import { after, describe, it } from 'node:test';
+import { REASON_CODES, type ReasonCode } from '../lib/errors.js';
+import { JwksServer } from './helpers/jwks-server.js';
+import { b64url, clientClaims, GEOCODING_AUDIENCE, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
+import { arnFor } from './helpers/policy.js';
+
+// Every reason code the handler can give, each reached by a token or event built for it, and every
+// success path; then all the process wrote (stdout and stderr) is searched for any piece of any
+// token or Authorization value it was given. Nothing here is random: each path is taken for sure.
+
+const server = await new JwksServer().start();
+const key = generateTestKey('ES256', 'es-1');
+const weakKey = generateTestKey('RSA1024', 'rsa-weak');
+server.jwks = jwks(key, weakKey);
+// A second trusted issuer whose keys cannot be had: nothing listens on its port.
+const closed = createServer();
+await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+const deadIssuer = `http://127.0.0.1:${(closed.address() as { port: number }).port}/`;
+await new Promise<void>((resolve) => closed.close(() => resolve()));
+
+Object.assign(process.env, {
+  AUTH_ISSUER: `${server.issuer},${deadIssuer}`,
+  AUTH_JWKS_URI: `${server.jwksUri},${deadIssuer}jwks.json`,
+  AUTH_REQUIRE_AT_JWT: 'true',
+  AUTH_JWKS_TIMEOUT_MS: '500',
+  AUTH_LOG_LEVEL: 'debug',
+});
+
+// Kept and passed on: the test runner reads this process's stdout too.
+const output: string[] = [];
+const writes = [process.stdout.write, process.stderr.write] as const;
+const capture = (original: typeof process.stdout.write) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+  output.push(String(chunk));
+  return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
+}) as typeof process.stdout.write;
+process.stdout.write = capture(writes[0].bind(process.stdout));
+process.stderr.write = capture(writes[1].bind(process.stderr));
+const { handler } = await import('../handlers/authorizer.js');
+
+const given: string[] = [];
+const rest = (authorization: string | undefined, method = 'GET', path = '/calendar/v1/events') => {
+  if (authorization !== undefined) given.push(authorization);
+  return {
+    type: 'REQUEST', methodArn: arnFor(method, path), resource: path, path, httpMethod: method,
+    headers: authorization === undefined ? {} : { Authorization: authorization },
+  };
+};
+const bearer = (payload: Record<string, unknown>, header: Record<string, unknown> = {}, signer = key) => `Bearer ${signJwt(signer, payload, header)}`;
+const user = (overrides: Record<string, unknown> = {}) => userClaims(server.issuer, overrides);
+const now = () => Math.floor(Date.now() / 1000);
+
+const hostile: [ReasonCode, unknown][] = [
+  ['token_missing', rest(undefined)],
+  ['scheme_invalid', rest('Basic dXNlcjpwYXNzd29yZA==')],
+  ['token_too_large', rest(`Bearer ${'a'.repeat(9000)}.b.c`)],
+  ['token_malformed', rest('Bearer not.a.jwt!')],
+  ['alg_not_allowed', rest(`Bearer ${b64url({ alg: 'none', typ: 'at+jwt', kid: 'es-1' })}.${b64url(user())}.`)],
+  ['header_key_rejected', rest(bearer(user(), { jwk: key.jwk }))],
+  ['crit_unsupported', rest(bearer(user(), { crit: ['exp'] }))],
+  ['typ_invalid', rest(bearer(user(), { typ: 'JWT' }))],
+  ['kid_missing', rest(bearer(user(), { kid: undefined }))],
+  ['kid_unknown', rest(bearer(user(), { kid: 'never-published' }))],
+  ['key_unsuitable', rest(bearer(user(), {}, weakKey))],
+  ['signature_invalid', rest(bearer(user()).slice(0, -6) + 'AAAAAA')],
+  ['jwks_unavailable', rest(bearer(userClaims(deadIssuer)))],
+  ['issuer_mismatch', rest(bearer(userClaims('https://evil.example/')))],
+  ['audience_mismatch', rest(bearer(user({ aud: 'https://api.example.com/other/' })))],
+  ['token_expired', rest(bearer(user({ iat: now() - 7200, exp: now() - 3600 })))],
+  ['token_not_yet_valid', rest(bearer(user({ nbf: now() + 3600 })))],
+  ['iat_in_future', rest(bearer(user({ iat: now() + 3600 })))],
+  ['claim_invalid', rest(bearer(user({ sub: 5 })))],
+  ['route_unknown', rest(bearer(user()), 'GET', '/calendar/v1/admin')],
+  ['insufficient_scope', rest(bearer(user({ scope: 'read' })), 'POST')],
+  ['user_token_required', rest(bearer(clientClaims(server.issuer, { aud: [GEOCODING_AUDIENCE, 'https://api.example.com/calendar/v1/'] })))],
+  ['event_invalid', { type: 'REQUEST', headers: { Authorization: bearer(user()) } }],
+];
+// Only a bug gives internal_error; nothing a caller sends may reach it, so no token is built for it.
+const UNREACHABLE: ReasonCode[] = ['internal_error'];
+
+after(async () => {
+  [process.stdout.write, process.stderr.write] = writes;
+  await server.stop();
+});
+
+describe('every rejection path and every success path, and never a token in the output', () => {
+  it('each reason code is given for the hostile request built for it', async () => {
+    for (const [expected, event] of hostile) {
+      const mark = output.length;
+      await handler(event).catch(() => undefined);
+      const decision = output.slice(mark).join('').split('\n').filter((line) => line.includes('"message":"decision"')).map((line) => JSON.parse(line) as { reason?: string; outcome: string });
+      assert.equal(decision.length, 1, `${expected}: one decision line`);
+      assert.equal(decision[0]!.reason, expected, `${expected}: ${JSON.stringify(decision[0])}`);
+      assert.notEqual(decision[0]!.outcome, 'allow');
+    }
+    assert.deepEqual(new Set([...hostile.map(([code]) => code), ...UNREACHABLE]), new Set(REASON_CODES), 'every reason code has its hostile request');
+  });
+
+  it('user and client tokens are allowed, fresh and from the decision cache', async () => {
+    const allowed = [
+      rest(bearer(user())),
+      rest(bearer(user()), 'DELETE', '/calendar/v1/events/abc'),
+      rest(bearer(clientClaims(server.issuer)), 'GET', '/geocoding/v1/reverse'),
+    ];
+    for (const event of [...allowed, ...allowed]) {
+      const result = await handler(event);
+      assert.equal(result.policyDocument.Statement[0]?.Effect, 'Allow');
+    }
+    assert.ok(output.join('').includes('"DecisionCacheHits":1'), 'the repeats came from the decision cache');
+  });
+
+  it('no output holds a token, a token part of 16 characters or more, or an Authorization value', () => {
+    const all = output.join('');
+    assert.ok(all.length > 0);
+    for (const authorization of given) {
+      assert.ok(!all.includes(authorization), 'an Authorization value reached the output');
+      const token = authorization.replace(/^\S+\s+/, '');
+      for (const part of token.split('.')) {
+        if (part.length >= 16) assert.ok(!all.includes(part), `a token part reached the output: ${part.slice(0, 8)}…`);
+      }
+    }
+  });
+});
