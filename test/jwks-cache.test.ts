@@ -365,6 +365,48 @@ describe('IssuerKeys directly', () => {
     assert.equal(keys.keySetGeneration, 2);
   });
 
+  test('keys are imported when a token first names them: a weak key is refused then, once, and spoils nothing else', async () => {
+    const weak = generateTestKey('RSA1024', 'key-weak');
+    const broken = { kty: 'EC', crv: 'P-256', kid: 'key-broken', x: 'AAAA', y: 'AAAA' };
+    server.jwks = { keys: [keyA.jwk, weak.jwk, broken, { kty: 'oct', kid: 'key-oct', k: 'c2VjcmV0' }] };
+    const events: JwksEvent[] = [];
+    const keys = new IssuerKeys({
+      cooldownSeconds: 30, maxAgeSeconds: 600, timeoutMs: 1000, maxResponseBytes: 65536,
+      issuer: server.issuer, jwksUri: server.jwksUri, fetchJson, now, onEvent: (event) => events.push(event),
+    });
+    await keys.getKey(keyA.kid, 'ES256');
+    // Member checks run at fetch time: only the symmetric key is reported now.
+    assert.deepEqual(events.map((event) => `${event.type}: ${event.detail}`), [
+      'jwks_key_skipped: key "key-oct": its kty "oct" is not a public-key type',
+      `jwks_fetched: 3 key(s) from ${server.jwksUri}`,
+    ]);
+    events.length = 0;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await rejectsWith(keys.getKey(weak.kid, 'RS256'), 'key_unsuitable');
+      await rejectsWith(keys.getKey('key-broken', 'ES256'), 'key_unsuitable');
+      assert.equal(keys.knownKey(weak.kid, 'RS256'), undefined);
+      assert.equal(keys.has('key-broken'), false);
+    }
+    assert.deepEqual(events.map((event) => `${event.type}: ${event.detail}`), [
+      'jwks_key_skipped: key "key-weak": its RSA modulus is under 2048 bits',
+      'jwks_key_skipped: key "key-broken": it is not a valid public JWK',
+    ], 'each refused once, when first named');
+    assert.ok(keys.has(keyA.kid));
+    assert.equal(server.jwksRequests, 1, 'a refused import is not an unknown kid: no refetch');
+  });
+
+  test('a refetched set is imported afresh: the same kid with new material gets the new key', async () => {
+    const keys = issuerKeys();
+    const first = await keys.getKey(keyA.kid, 'ES256');
+    const replacement = generateTestKey('ES256', keyA.kid);
+    server.jwks = jwks(replacement, keyC);
+    clock += COOLDOWN_MS;
+    await keys.getKey(keyC.kid, 'EdDSA');
+    const second = keys.knownKey(keyA.kid, 'ES256');
+    assert.ok(second !== undefined && second !== first);
+    assert.ok(second.equals(replacement.publicKey));
+  });
+
   test('oversized JWKS is refused within the byte cap: no keys, jwks_unavailable', { timeout: 10_000 }, async () => {
     server.mode = 'oversized';
     const keys = issuerKeys({ maxResponseBytes: 1024 });
