@@ -87,6 +87,8 @@ export class IssuerKeys {
   private unusable = new Map<string, string>();
   private loaded = false;
   private inFlight: Promise<void> | undefined;
+  /** Whether the fetch in flight is the init-time prefetch (whose failure arms no backoff). */
+  private prefetching = false;
   private nextFetchAt = 0;
   /** When the key set in use was fetched (or preloaded). */
   private fetchedAt = 0;
@@ -121,6 +123,27 @@ export class IssuerKeys {
   }
 
   /**
+   * Starts fetching the key set now, at init, so that the first request finds it fetched (or in
+   * flight) instead of starting the fetch itself. Does nothing once keys are loaded (a snapshot)
+   * or a fetch is in flight. Never throws and never rejects. A failed prefetch is reported like
+   * any failed fetch but arms no backoff: the first request that needs a key still fetches at
+   * once (and from then on the usual cooldown and backoff apply), so a prefetch cut short (a
+   * frozen init, a blip) costs at most one extra fetch per container, never a refusal.
+   */
+  prefetch(): void {
+    if (this.loaded || this.inFlight !== undefined) return;
+    this.prefetching = true;
+    const flight = this.fetchKeys(true).finally(() => {
+      this.inFlight = undefined;
+      this.prefetching = false;
+    });
+    this.inFlight = flight;
+    // fetchKeys catches fetch errors; only an onEvent listener that throws could reject this.
+    // Whoever awaits the flight sees that; nobody awaiting it must not mean an unhandled rejection.
+    flight.catch(() => undefined);
+  }
+
+  /**
    * Stale-while-revalidate: a key set older than maxAgeSeconds is refreshed in the background
    * (single flight, within the cooldown) while the request at hand goes on with it.
    */
@@ -143,7 +166,11 @@ export class IssuerKeys {
   async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
     const known = this.knownKey(kid, alg);
     if (known !== undefined) return known;
+    const joinedPrefetch = this.prefetching;
     await this.refresh();
+    // The prefetch failed and armed no backoff: this request fetches for itself, as it would have
+    // without a prefetch (single flight and the failure backoff apply as usual).
+    if (joinedPrefetch && !this.loaded) await this.refresh();
     const key = this.trusted(kid);
     if (key === undefined) {
       const why = this.unusable.get(kid);
@@ -190,7 +217,7 @@ export class IssuerKeys {
     return this.inFlight;
   }
 
-  private async fetchKeys(): Promise<void> {
+  private async fetchKeys(prefetch = false): Promise<void> {
     const { fetchJson, timeoutMs, maxResponseBytes: maxBytes } = this.options;
     try {
       const jwksUri = this.jwksUri ?? (await this.discoverJwksUri());
@@ -203,7 +230,7 @@ export class IssuerKeys {
     } catch (error) {
       // Stale-if-error: whatever keys we had stay trusted.
       const backoff = this.loaded ? this.options.cooldownSeconds * 1000 : Math.min(NO_KEYS_BACKOFF_MS, this.options.cooldownSeconds * 1000);
-      this.nextFetchAt = this.now() + backoff;
+      if (!prefetch) this.nextFetchAt = this.now() + backoff;
       this.emit('jwks_fetch_failed', error instanceof Error ? error.message : String(error));
     }
   }

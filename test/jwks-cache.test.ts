@@ -97,6 +97,109 @@ describe('cold start', () => {
   });
 });
 
+describe('prefetch at init', () => {
+  /** Waits (bounded, 5 s) until the prefetch has settled: it reports success or failure. */
+  async function prefetchSettled(events: JwksEvent[]): Promise<void> {
+    const settled = (): boolean => events.some((event) => event.type === 'jwks_fetched' || event.type === 'jwks_fetch_failed');
+    for (let tries = 0; tries < 1000 && !settled(); tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(settled(), 'the prefetch did not settle');
+    // The flight's own bookkeeping (finally) runs a microtask later.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  test('a prefetched key set serves the first call with no fetch of its own', async () => {
+    const events: JwksEvent[] = [];
+    const cache = verifier({}, events);
+    cache.prefetchKeys();
+    cache.prefetchKeys(); // a second call while in flight starts nothing
+    await prefetchSettled(events);
+    assert.equal(server.jwksRequests, 1);
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal((await cache.verify(token(keyB))).kid, keyB.kid);
+    assert.equal(server.jwksRequests, 1);
+    assert.deepEqual(events.map((event) => event.type), ['jwks_fetched']);
+    cache.prefetchKeys(); // keys loaded: nothing to do
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('a first call made while the prefetch is in flight joins it', async () => {
+    server.mode = 'slow';
+    server.slowMs = 100;
+    const cache = verifier();
+    cache.prefetchKeys();
+    const results = await settlesWithin(Promise.all([cache.verify(token(keyA)), cache.verify(token(keyB))]), 5000);
+    assert.deepEqual(results.map((result) => result.kid), [keyA.kid, keyB.kid]);
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('a snapshot leaves nothing to prefetch', async () => {
+    const cache = verifier({ AUTH_JWKS_SNAPSHOT: JSON.stringify(jwks(keyA)) });
+    cache.prefetchKeys();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await cache.verify(token(keyA));
+    assert.equal(server.jwksRequests, 0);
+  });
+
+  for (const mode of ['error', 'garbage', 'hang'] as const) {
+    test(`a failed prefetch ('${mode}') is reported and arms no backoff: the first call fetches at once`, { timeout: 10_000 }, async () => {
+      server.mode = mode;
+      const events: JwksEvent[] = [];
+      const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '200' }, events);
+      cache.prefetchKeys();
+      await prefetchSettled(events);
+      assert.equal(server.jwksRequests, 1);
+      assert.deepEqual(events.map((event) => event.type), ['jwks_fetch_failed']);
+      // No time has passed on the clock, yet the first call fetches: the prefetch armed nothing.
+      server.mode = 'ok';
+      assert.equal((await settlesWithin(cache.verify(token(keyA)), 5000)).kid, keyA.kid);
+      assert.equal(server.jwksRequests, 2);
+    });
+  }
+
+  test('a first call that joined a failed prefetch fetches once more for itself; if that fails too, the backoff holds', { timeout: 10_000 }, async () => {
+    server.mode = 'hang';
+    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '200' });
+    cache.prefetchKeys();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the prefetch is parked at the server
+    server.mode = 'error';
+    // Joins the prefetch (times out), then one fetch of its own (answered 500): refused, bounded.
+    await rejectsWith(settlesWithin(cache.verify(token(keyA)), 5000), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 2);
+    // That second failure was an ordinary one: the short backoff holds, then a retry succeeds.
+    server.mode = 'ok';
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 2);
+    clock += NO_KEYS_BACKOFF_MS;
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.jwksRequests, 3);
+  });
+
+  test('never throws, never leaves an unhandled rejection, even when the event listener throws', { timeout: 10_000 }, async (t) => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+    server.mode = 'error';
+    const config = loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: server.jwksUri });
+    const throwing = new TokenVerifier(config, { now, onJwksEvent: () => { throw new Error('listener broke'); } });
+    assert.doesNotThrow(() => throwing.prefetchKeys());
+    // A closed port: the fetch itself fails.
+    const gone = await new JwksServer().start();
+    const goneUri = gone.jwksUri;
+    await gone.stop();
+    const closed = new TokenVerifier(loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: goneUri }), { now });
+    assert.doesNotThrow(() => closed.prefetchKeys());
+    for (let tries = 0; tries < 500 && server.jwksRequests === 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(unhandled, []);
+    // The first call after the prefetch whose listener threw still fetches (and is refused as the
+    // listener throws again: an internal error, never an allow).
+    await assert.rejects(throwing.verify(token(keyA)));
+  });
+});
+
 describe('unknown kid', () => {
   test('one refetch per cooldown however many random kids arrive', async () => {
     const cache = verifier();
