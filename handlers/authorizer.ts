@@ -12,7 +12,6 @@ import { TokenVerifier } from '../lib/token-verifier.js';
 // loudly (API Gateway answers 500) instead of authorizing anything.
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-authorizer'), level: logLevelFromEnv(process.env) });
 const config = loadConfig(process.env);
-const routes = parseRouteTable(routeTableDocument);
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
 const verifier = new TokenVerifier(config, {
   onJwksEvent: (event) => {
@@ -20,6 +19,12 @@ const verifier = new TokenVerifier(config, {
     logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail, ...metrics }, config.metrics.enabled);
   },
 });
+// The JWKS fetch starts now, so that it overlaps the rest of init (and, on Lambda, the runtime's
+// work before the first event) instead of starting with the first request, which joins it. A
+// failed prefetch fails nothing: the first request fetches again. Config and route table mistakes
+// still fail init, the route table right below (the fetch in flight then dies with the process).
+if (config.jwksPrefetch) verifier.prefetchKeys();
+const routes = parseRouteTable(routeTableDocument);
 const authorize = createAuthorizer({ config, routes, verifier });
 
 /**

@@ -34,6 +34,8 @@ export interface AuthorizerConfig {
   decisionCacheSize: number;
   /** JWKS known at deploy time, per issuer, loaded at cold start instead of fetched. */
   jwksSnapshot: Map<string, unknown>;
+  /** Start fetching each issuer's JWKS (those without a snapshot) at init, not at the first request. */
+  jwksPrefetch: boolean;
   /** CloudWatch metrics (EMF) on the decision log lines. */
   metrics: MetricsOptions;
 }
@@ -51,6 +53,7 @@ export const DEFAULTS = {
   jwksMaxResponseBytes: 65536,
   jwksMaxAgeSeconds: 600,
   decisionCacheSize: 1000,
+  jwksPrefetch: true,
 } as const;
 
 function list(value: string): string[] {
@@ -218,6 +221,7 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     },
     decisionCacheSize: integer(env, 'AUTH_DECISION_CACHE_SIZE', DEFAULTS.decisionCacheSize, 0, 100000),
     jwksSnapshot: parseSnapshot(env, issuers),
+    jwksPrefetch: boolean(env, 'AUTH_JWKS_PREFETCH', DEFAULTS.jwksPrefetch),
     metrics: {
       enabled: metricsEnabled(env),
       namespace: metricsNamespace(env),

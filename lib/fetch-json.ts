@@ -4,15 +4,10 @@ type Get = (url: URL, options: RequestOptions, callback: (response: IncomingMess
 
 // Loaded on the first fetch of each protocol, not at import: a cold start with AUTH_JWKS_SNAPSHOT
 // never fetches, and node:https (TLS) is the costliest module to load. (The Lambda runtime
-// itself has already loaded node:http.)
-const clients = new Map<string, Promise<Get>>();
-function clientFor(protocol: string): Promise<Get> {
-  let client = clients.get(protocol);
-  if (client === undefined) {
-    client = protocol === 'https:' ? import('node:https').then((module) => module.get) : import('node:http').then((module) => module.get);
-    clients.set(protocol, client);
-  }
-  return client;
+// itself has already loaded node:http.) process.getBuiltinModule, not import(): synchronous, and
+// it skips the ESM facade a dynamic import of a builtin builds (~0.5 ms for node:http on a cold start).
+function clientFor(protocol: string): Get {
+  return protocol === 'https:' ? process.getBuiltinModule('node:https').get : process.getBuiltinModule('node:http').get;
 }
 
 export interface FetchJsonOptions {
@@ -39,7 +34,7 @@ export class FetchError extends Error {
  */
 export const fetchJson: FetchJson = async (url, options) => {
   const target = new URL(url);
-  return fetchWith(await clientFor(target.protocol), target, url, options);
+  return fetchWith(clientFor(target.protocol), target, url, options);
 };
 
 const fetchWith = (get: Get, target: URL, url: string, { timeoutMs, maxBytes }: FetchJsonOptions): Promise<unknown> =>
@@ -52,7 +47,10 @@ const fetchWith = (get: Get, target: URL, url: string, { timeoutMs, maxBytes }: 
       request.destroy();
       reject(error);
     };
-    const request = get(target, { headers: { accept: 'application/json' } }, (response) => {
+    // agent: false: a connection of its own, closed after the response. Fetches are minutes apart,
+    // so a kept-alive socket would never be reused, only frozen with the container and found dead
+    // later; and skipping the keep-alive bookkeeping saves ~0.5 ms of a cold start's first fetch.
+    const request = get(target, { headers: { accept: 'application/json' }, agent: false }, (response) => {
       const status = response.statusCode ?? 0;
       if (status !== 200) {
         response.resume();

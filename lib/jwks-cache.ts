@@ -32,7 +32,8 @@ export interface IssuerKeysOptions extends JwksOptions {
 // that long; a short backoff still stops a flood from turning into a flood of fetches.
 const NO_KEYS_BACKOFF_MS = 2000;
 
-function importKey(jwk: Record<string, unknown>): TrustedKey | string {
+/** Why a JWKS entry can never be a verification key, from its members alone; undefined if it may be. */
+function refusalOf(jwk: Record<string, unknown>): string | undefined {
   const { kid, kty, crv, alg, use } = jwk;
   if (typeof kid !== 'string' || kid === '') return 'it has no "kid"';
   if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') return `its kty "${String(kty)}" is not a public-key type`;
@@ -42,6 +43,12 @@ function importKey(jwk: Record<string, unknown>): TrustedKey | string {
   if (alg !== undefined && typeof alg !== 'string') return 'its "alg" is not a string';
   if (crv !== undefined && typeof crv !== 'string') return 'its "crv" is not a string';
   if ('d' in jwk) return 'it holds private key material';
+  return undefined;
+}
+
+/** Imports an entry that passed refusalOf; the reason as a string if node:crypto refuses it or it is too weak. */
+function importKey(jwk: Record<string, unknown>): TrustedKey | string {
+  const { kid, kty, crv, alg } = jwk as { kid: string; kty: string; crv: string | undefined; alg: string | undefined };
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -70,10 +77,18 @@ export class IssuerKeys {
   private readonly options: IssuerKeysOptions;
   private readonly now: () => number;
   private keys = new Map<string, TrustedKey>();
+  /**
+   * Entries of the key set that passed every check on their members but are not imported yet:
+   * importing (createPublicKey, ~0.1-0.5 ms each on a cold start) waits until a token names the
+   * kid, so a cold start imports the one key it needs, not the whole set.
+   */
+  private pending = new Map<string, Record<string, unknown>>();
   /** Kids the JWKS publishes but we refused to import, and why, so the refusal can say so. */
   private unusable = new Map<string, string>();
   private loaded = false;
   private inFlight: Promise<void> | undefined;
+  /** Whether the fetch in flight is the init-time prefetch (whose failure arms no backoff). */
+  private prefetching = false;
   private nextFetchAt = 0;
   /** When the key set in use was fetched (or preloaded). */
   private fetchedAt = 0;
@@ -92,9 +107,9 @@ export class IssuerKeys {
     return this.generation;
   }
 
-  /** Whether a key with this kid is currently trusted. */
+  /** Whether a key with this kid is currently trusted (importing it if that has not happened yet). */
   has(kid: string): boolean {
-    return this.keys.has(kid);
+    return this.trusted(kid) !== undefined;
   }
 
   /**
@@ -105,6 +120,27 @@ export class IssuerKeys {
   preload(jwks: unknown): void {
     this.install(jwks);
     this.fetchedAt = this.now();
+  }
+
+  /**
+   * Starts fetching the key set now, at init, so that the first request finds it fetched (or in
+   * flight) instead of starting the fetch itself. Does nothing once keys are loaded (a snapshot)
+   * or a fetch is in flight. Never throws and never rejects. A failed prefetch is reported like
+   * any failed fetch but arms no backoff: the first request that needs a key still fetches at
+   * once (and from then on the usual cooldown and backoff apply), so a prefetch cut short (a
+   * frozen init, a blip) costs at most one extra fetch per container, never a refusal.
+   */
+  prefetch(): void {
+    if (this.loaded || this.inFlight !== undefined) return;
+    this.prefetching = true;
+    const flight = this.fetchKeys(true).finally(() => {
+      this.inFlight = undefined;
+      this.prefetching = false;
+    });
+    this.inFlight = flight;
+    // fetchKeys catches fetch errors; only an onEvent listener that throws could reject this.
+    // Whoever awaits the flight sees that; nobody awaiting it must not mean an unhandled rejection.
+    flight.catch(() => undefined);
   }
 
   /**
@@ -120,7 +156,7 @@ export class IssuerKeys {
    * Undefined means "not known yet": call getKey, which may fetch.
    */
   knownKey(kid: string, alg: Algorithm): KeyObject | undefined {
-    const key = this.keys.get(kid);
+    const key = this.trusted(kid);
     if (key === undefined) return undefined;
     this.refreshIfStale();
     return this.checked(key, alg);
@@ -130,8 +166,12 @@ export class IssuerKeys {
   async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
     const known = this.knownKey(kid, alg);
     if (known !== undefined) return known;
+    const joinedPrefetch = this.prefetching;
     await this.refresh();
-    const key = this.keys.get(kid);
+    // The prefetch failed and armed no backoff: this request fetches for itself, as it would have
+    // without a prefetch (single flight and the failure backoff apply as usual).
+    if (joinedPrefetch && !this.loaded) await this.refresh();
+    const key = this.trusted(kid);
     if (key === undefined) {
       const why = this.unusable.get(kid);
       if (why !== undefined) throw new AuthError('key_unsuitable', `key "${kid}" of ${this.issuer} was not imported: ${why}`);
@@ -139,6 +179,26 @@ export class IssuerKeys {
       throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
     }
     return this.checked(key, alg);
+  }
+
+  /**
+   * The imported key for `kid` in the current set, importing it on first use. An entry that fails
+   * to import is refused from then on, like one refused at install, and reported once.
+   */
+  private trusted(kid: string): TrustedKey | undefined {
+    const known = this.keys.get(kid);
+    if (known !== undefined) return known;
+    const jwk = this.pending.get(kid);
+    if (jwk === undefined) return undefined;
+    this.pending.delete(kid);
+    const imported = importKey(jwk);
+    if (typeof imported === 'string') {
+      this.unusable.set(kid, imported);
+      this.emit('jwks_key_skipped', `key "${kid}": ${imported}`);
+      return undefined;
+    }
+    this.keys.set(kid, imported);
+    return imported;
   }
 
   private checked(key: TrustedKey, alg: Algorithm): KeyObject {
@@ -157,7 +217,7 @@ export class IssuerKeys {
     return this.inFlight;
   }
 
-  private async fetchKeys(): Promise<void> {
+  private async fetchKeys(prefetch = false): Promise<void> {
     const { fetchJson, timeoutMs, maxResponseBytes: maxBytes } = this.options;
     try {
       const jwksUri = this.jwksUri ?? (await this.discoverJwksUri());
@@ -166,11 +226,11 @@ export class IssuerKeys {
       this.jwksUri = jwksUri;
       this.fetchedAt = this.now();
       this.nextFetchAt = this.fetchedAt + this.options.cooldownSeconds * 1000;
-      this.emit('jwks_fetched', `${this.keys.size} key(s) from ${jwksUri}`);
+      this.emit('jwks_fetched', `${this.pending.size} key(s) from ${jwksUri}`);
     } catch (error) {
       // Stale-if-error: whatever keys we had stay trusted.
       const backoff = this.loaded ? this.options.cooldownSeconds * 1000 : Math.min(NO_KEYS_BACKOFF_MS, this.options.cooldownSeconds * 1000);
-      this.nextFetchAt = this.now() + backoff;
+      if (!prefetch) this.nextFetchAt = this.now() + backoff;
       this.emit('jwks_fetch_failed', error instanceof Error ? error.message : String(error));
     }
   }
@@ -200,20 +260,22 @@ export class IssuerKeys {
     const candidates = list.filter((jwk): jwk is Record<string, unknown> => typeof jwk === 'object' && jwk !== null && !Array.isArray(jwk));
     const kidCounts = new Map<unknown, number>();
     for (const jwk of candidates) kidCounts.set(jwk['kid'], (kidCounts.get(jwk['kid']) ?? 0) + 1);
-    const keys = new Map<string, TrustedKey>();
+    const pending = new Map<string, Record<string, unknown>>();
     const unusable = new Map<string, string>();
     for (const jwk of candidates) {
       const kid = jwk['kid'];
       // Two keys under one kid make the choice ambiguous; trust neither.
-      const imported = (kidCounts.get(kid) ?? 0) > 1 ? 'the JWKS holds more than one key with this kid' : importKey(jwk);
-      if (typeof imported === 'string') {
-        if (typeof kid === 'string') unusable.set(kid, imported);
-        this.emit('jwks_key_skipped', `key "${typeof kid === 'string' ? kid : '?'}": ${imported}`);
+      const refusal = (kidCounts.get(kid) ?? 0) > 1 ? 'the JWKS holds more than one key with this kid' : refusalOf(jwk);
+      if (refusal !== undefined) {
+        if (typeof kid === 'string') unusable.set(kid, refusal);
+        this.emit('jwks_key_skipped', `key "${typeof kid === 'string' ? kid : '?'}": ${refusal}`);
         continue;
       }
-      keys.set(imported.kid, imported);
+      pending.set(kid as string, jwk);
     }
-    this.keys = keys;
+    // Imported on first use (trusted()); nothing of the previous set survives.
+    this.keys = new Map();
+    this.pending = pending;
     this.unusable = unusable;
     this.loaded = true;
     this.generation += 1;

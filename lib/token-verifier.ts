@@ -70,6 +70,15 @@ export class TokenVerifier {
     this.verified = new LruCache(config.decisionCacheSize);
   }
 
+  /**
+   * Starts fetching, now, the JWKS of every trusted issuer that has no keys yet (no snapshot), so
+   * a cold start's fetch overlaps the rest of init instead of waiting for the first request.
+   * Never throws; see IssuerKeys.prefetch.
+   */
+  prefetchKeys(): void {
+    for (const keys of this.issuers.values()) keys.prefetch();
+  }
+
   /** The key cache of one trusted issuer. */
   keysOf(issuer: string): IssuerKeys | undefined {
     return this.issuers.get(issuer);

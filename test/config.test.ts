@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     assert.deepEqual(config.jwks, { cooldownSeconds: 30, timeoutMs: 3000, maxResponseBytes: 65536, maxAgeSeconds: 600 });
     assert.equal(config.decisionCacheSize, 1000);
     assert.equal(config.jwksSnapshot.size, 0);
+    assert.equal(config.jwksPrefetch, true);
   });
 
   it('keeps the issuer byte for byte (no trailing-slash normalisation)', () => {
@@ -37,8 +38,9 @@ describe('loadConfig', () => {
     const config = loadConfig({
       AUTH_ISSUER: ISSUER, AUTH_ALGORITHMS: 'RS256,ES256', AUTH_CLOCK_TOLERANCE_SECONDS: '0', AUTH_SCOPE_CLAIMS: 'scp,permissions',
       AUTH_REQUIRE_AT_JWT: 'true', AUTH_MAX_TOKEN_BYTES: '4096', AUTH_JWKS_COOLDOWN_SECONDS: '10', AUTH_JWKS_TIMEOUT_MS: '500', AUTH_JWKS_MAX_BYTES: '2048',
-      AUTH_JWKS_MAX_AGE_SECONDS: '120', AUTH_DECISION_CACHE_SIZE: '0',
+      AUTH_JWKS_MAX_AGE_SECONDS: '120', AUTH_DECISION_CACHE_SIZE: '0', AUTH_JWKS_PREFETCH: 'false',
     });
+    assert.equal(config.jwksPrefetch, false);
     assert.equal(config.decisionCacheSize, 0);
     assert.deepEqual(config.algorithms, ['RS256', 'ES256']);
     assert.equal(config.clockToleranceSeconds, 0);
@@ -61,6 +63,7 @@ describe('loadConfig', () => {
     }
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_SCOPE_CLAIMS: 'roles' }), naming('AUTH_SCOPE_CLAIMS', /not a known scope claim/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REQUIRE_AT_JWT: 'yes please' }), naming('AUTH_REQUIRE_AT_JWT', /true or false/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_JWKS_PREFETCH: 'soon' }), naming('AUTH_JWKS_PREFETCH', /true or false/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_JWKS_COOLDOWN_SECONDS: '60' }), naming('AUTH_JWKS_COOLDOWN_SECONDS', /0 to 30/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_CLOCK_TOLERANCE_SECONDS: '1.5' }), naming('AUTH_CLOCK_TOLERANCE_SECONDS', /whole number/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_MAX_TOKEN_BYTES: '100' }), naming('AUTH_MAX_TOKEN_BYTES', /512 to 65536/));

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
@@ -48,6 +49,14 @@ describe('handler: the three event shapes', () => {
   after(async () => {
     process.stdout.write = originalWrite;
     await server.stop();
+  });
+
+  it('init starts the JWKS fetch (AUTH_JWKS_PREFETCH, on by default): the first decision makes none of its own', async () => {
+    for (let tries = 0; tries < 1000 && server.jwksRequests === 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.equal(server.jwksRequests, 1, 'no request reached the JWKS server before the first event');
+    const result = await handler(restRequest(`Bearer ${token(userClaims(server.issuer))}`, 'GET', '/calendar/v1/events'));
+    assert.ok(allows(result, 'GET', '/calendar/v1/events'));
+    assert.equal(server.jwksRequests, 1);
   });
 
   it('REST REQUEST: a valid token gets a policy with principalId = sub and a primitive context', async () => {
@@ -152,5 +161,74 @@ describe('handler: the three event shapes', () => {
       assert.ok(!all.includes(seen) && !all.includes(payload!) && !all.includes(signature!) && !all.includes(header!), 'a token part reached the log');
     }
     assert.ok(!/Bearer +[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/i.test(all) && !all.includes('dXNlcjpwYXNz'), 'an Authorization header reached the log');
+  });
+});
+
+describe('handler: a prefetch that fails at init', () => {
+  /** Loads the handler in a fresh process (as Lambda would) and runs `body` after init; exits 1 on any unhandled rejection. */
+  function inFreshProcess(env: Record<string, string>, body: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const script = `
+      process.on('unhandledRejection', (reason) => { console.error('UNHANDLED', reason); process.exit(1); });
+      const { handler } = await import(${JSON.stringify(new URL('../handlers/authorizer.ts', import.meta.url).href)});
+      ${body}
+    `;
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        env: { PATH: process.env['PATH'] ?? '', AUTH_METRICS: 'false', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.once('error', reject);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stdout, stderr });
+      });
+    });
+  }
+
+  it('neither crashes init nor leaves an unhandled rejection; the first call fetches for itself', { timeout: 60_000 }, async () => {
+    const own = await new JwksServer().start();
+    try {
+      own.mode = 'error';
+      own.jwks = jwks(key);
+      const valid = signJwt(key, userClaims(own.issuer));
+      const event = restRequest(`Bearer ${valid}`, 'GET', '/calendar/v1/events');
+      // The prefetch gets a 500; the server recovers as soon as it has answered it, and the first
+      // event arrives well after that.
+      const body = `
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const result = await handler(${JSON.stringify(event)});
+        console.log('DECISION', result.policyDocument.Statement.map((statement) => statement.Effect).join(','));
+      `;
+      const poll = setInterval(() => {
+        if (own.jwksRequests >= 1) own.mode = 'ok';
+      }, 1);
+      const { code, stdout, stderr } = await inFreshProcess({ AUTH_ISSUER: own.issuer, AUTH_JWKS_URI: own.jwksUri }, body);
+      clearInterval(poll);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /"message":"jwks_fetch_failed"/);
+      assert.match(stdout, /DECISION Allow/);
+      assert.equal(own.jwksRequests, 2, 'the prefetch, then the first call\'s own fetch');
+    } finally {
+      await own.stop();
+    }
+  });
+
+  it('with the JWKS server unreachable, init completes and the first call is refused (fail closed), not crashed', { timeout: 60_000 }, async () => {
+    const gone = await new JwksServer().start();
+    const { issuer, jwksUri } = gone;
+    await gone.stop();
+    const event = restRequest(`Bearer ${signJwt(key, userClaims(issuer))}`, 'GET', '/calendar/v1/events');
+    const { code, stdout, stderr } = await inFreshProcess({ AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, AUTH_JWKS_TIMEOUT_MS: '500' }, `
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const outcome = await handler(${JSON.stringify(event)}).then(() => 'allowed', (error) => error.message);
+      console.log('OUTCOME', outcome);
+    `);
+    assert.equal(code, 0, stderr);
+    assert.match(stdout, /OUTCOME Unauthorized/);
+    assert.match(stdout, /"reason":"jwks_unavailable"/);
   });
 });

@@ -97,6 +97,109 @@ describe('cold start', () => {
   });
 });
 
+describe('prefetch at init', () => {
+  /** Waits (bounded, 5 s) until the prefetch has settled: it reports success or failure. */
+  async function prefetchSettled(events: JwksEvent[]): Promise<void> {
+    const settled = (): boolean => events.some((event) => event.type === 'jwks_fetched' || event.type === 'jwks_fetch_failed');
+    for (let tries = 0; tries < 1000 && !settled(); tries += 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    assert.ok(settled(), 'the prefetch did not settle');
+    // The flight's own bookkeeping (finally) runs a microtask later.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+
+  test('a prefetched key set serves the first call with no fetch of its own', async () => {
+    const events: JwksEvent[] = [];
+    const cache = verifier({}, events);
+    cache.prefetchKeys();
+    cache.prefetchKeys(); // a second call while in flight starts nothing
+    await prefetchSettled(events);
+    assert.equal(server.jwksRequests, 1);
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal((await cache.verify(token(keyB))).kid, keyB.kid);
+    assert.equal(server.jwksRequests, 1);
+    assert.deepEqual(events.map((event) => event.type), ['jwks_fetched']);
+    cache.prefetchKeys(); // keys loaded: nothing to do
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('a first call made while the prefetch is in flight joins it', async () => {
+    server.mode = 'slow';
+    server.slowMs = 100;
+    const cache = verifier();
+    cache.prefetchKeys();
+    const results = await settlesWithin(Promise.all([cache.verify(token(keyA)), cache.verify(token(keyB))]), 5000);
+    assert.deepEqual(results.map((result) => result.kid), [keyA.kid, keyB.kid]);
+    assert.equal(server.jwksRequests, 1);
+  });
+
+  test('a snapshot leaves nothing to prefetch', async () => {
+    const cache = verifier({ AUTH_JWKS_SNAPSHOT: JSON.stringify(jwks(keyA)) });
+    cache.prefetchKeys();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await cache.verify(token(keyA));
+    assert.equal(server.jwksRequests, 0);
+  });
+
+  for (const mode of ['error', 'garbage', 'hang'] as const) {
+    test(`a failed prefetch ('${mode}') is reported and arms no backoff: the first call fetches at once`, { timeout: 10_000 }, async () => {
+      server.mode = mode;
+      const events: JwksEvent[] = [];
+      const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '200' }, events);
+      cache.prefetchKeys();
+      await prefetchSettled(events);
+      assert.equal(server.jwksRequests, 1);
+      assert.deepEqual(events.map((event) => event.type), ['jwks_fetch_failed']);
+      // No time has passed on the clock, yet the first call fetches: the prefetch armed nothing.
+      server.mode = 'ok';
+      assert.equal((await settlesWithin(cache.verify(token(keyA)), 5000)).kid, keyA.kid);
+      assert.equal(server.jwksRequests, 2);
+    });
+  }
+
+  test('a first call that joined a failed prefetch fetches once more for itself; if that fails too, the backoff holds', { timeout: 10_000 }, async () => {
+    server.mode = 'hang';
+    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '200' });
+    cache.prefetchKeys();
+    await new Promise((resolve) => setTimeout(resolve, 20)); // the prefetch is parked at the server
+    server.mode = 'error';
+    // Joins the prefetch (times out), then one fetch of its own (answered 500): refused, bounded.
+    await rejectsWith(settlesWithin(cache.verify(token(keyA)), 5000), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 2);
+    // That second failure was an ordinary one: the short backoff holds, then a retry succeeds.
+    server.mode = 'ok';
+    await rejectsWith(cache.verify(token(keyA)), 'jwks_unavailable');
+    assert.equal(server.jwksRequests, 2);
+    clock += NO_KEYS_BACKOFF_MS;
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.jwksRequests, 3);
+  });
+
+  test('never throws, never leaves an unhandled rejection, even when the event listener throws', { timeout: 10_000 }, async (t) => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => {
+      unhandled.push(reason);
+    };
+    process.on('unhandledRejection', onUnhandled);
+    t.after(() => process.off('unhandledRejection', onUnhandled));
+    server.mode = 'error';
+    const config = loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: server.jwksUri });
+    const throwing = new TokenVerifier(config, { now, onJwksEvent: () => { throw new Error('listener broke'); } });
+    assert.doesNotThrow(() => throwing.prefetchKeys());
+    // A closed port: the fetch itself fails.
+    const gone = await new JwksServer().start();
+    const goneUri = gone.jwksUri;
+    await gone.stop();
+    const closed = new TokenVerifier(loadConfig({ AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: goneUri }), { now });
+    assert.doesNotThrow(() => closed.prefetchKeys());
+    for (let tries = 0; tries < 500 && server.jwksRequests === 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 2));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(unhandled, []);
+    // The first call after the prefetch whose listener threw still fetches (and is refused as the
+    // listener throws again: an internal error, never an allow).
+    await assert.rejects(throwing.verify(token(keyA)));
+  });
+});
+
 describe('unknown kid', () => {
   test('one refetch per cooldown however many random kids arrive', async () => {
     const cache = verifier();
@@ -363,6 +466,48 @@ describe('IssuerKeys directly', () => {
     assert.equal(keys.has(keyB.kid), false);
     assert.equal(server.jwksRequests, 2);
     assert.equal(keys.keySetGeneration, 2);
+  });
+
+  test('keys are imported when a token first names them: a weak key is refused then, once, and spoils nothing else', async () => {
+    const weak = generateTestKey('RSA1024', 'key-weak');
+    const broken = { kty: 'EC', crv: 'P-256', kid: 'key-broken', x: 'AAAA', y: 'AAAA' };
+    server.jwks = { keys: [keyA.jwk, weak.jwk, broken, { kty: 'oct', kid: 'key-oct', k: 'c2VjcmV0' }] };
+    const events: JwksEvent[] = [];
+    const keys = new IssuerKeys({
+      cooldownSeconds: 30, maxAgeSeconds: 600, timeoutMs: 1000, maxResponseBytes: 65536,
+      issuer: server.issuer, jwksUri: server.jwksUri, fetchJson, now, onEvent: (event) => events.push(event),
+    });
+    await keys.getKey(keyA.kid, 'ES256');
+    // Member checks run at fetch time: only the symmetric key is reported now.
+    assert.deepEqual(events.map((event) => `${event.type}: ${event.detail}`), [
+      'jwks_key_skipped: key "key-oct": its kty "oct" is not a public-key type',
+      `jwks_fetched: 3 key(s) from ${server.jwksUri}`,
+    ]);
+    events.length = 0;
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      await rejectsWith(keys.getKey(weak.kid, 'RS256'), 'key_unsuitable');
+      await rejectsWith(keys.getKey('key-broken', 'ES256'), 'key_unsuitable');
+      assert.equal(keys.knownKey(weak.kid, 'RS256'), undefined);
+      assert.equal(keys.has('key-broken'), false);
+    }
+    assert.deepEqual(events.map((event) => `${event.type}: ${event.detail}`), [
+      'jwks_key_skipped: key "key-weak": its RSA modulus is under 2048 bits',
+      'jwks_key_skipped: key "key-broken": it is not a valid public JWK',
+    ], 'each refused once, when first named');
+    assert.ok(keys.has(keyA.kid));
+    assert.equal(server.jwksRequests, 1, 'a refused import is not an unknown kid: no refetch');
+  });
+
+  test('a refetched set is imported afresh: the same kid with new material gets the new key', async () => {
+    const keys = issuerKeys();
+    const first = await keys.getKey(keyA.kid, 'ES256');
+    const replacement = generateTestKey('ES256', keyA.kid);
+    server.jwks = jwks(replacement, keyC);
+    clock += COOLDOWN_MS;
+    await keys.getKey(keyC.kid, 'EdDSA');
+    const second = keys.knownKey(keyA.kid, 'ES256');
+    assert.ok(second !== undefined && second !== first);
+    assert.ok(second.equals(replacement.publicKey));
   });
 
   test('oversized JWKS is refused within the byte cap: no keys, jwks_unavailable', { timeout: 10_000 }, async () => {
