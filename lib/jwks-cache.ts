@@ -166,11 +166,7 @@ export class IssuerKeys {
   async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
     const known = this.knownKey(kid, alg);
     if (known !== undefined) return known;
-    const joinedPrefetch = this.prefetching;
-    await this.refresh();
-    // The prefetch failed and armed no backoff: this request fetches for itself, as it would have
-    // without a prefetch (single flight and the failure backoff apply as usual).
-    if (joinedPrefetch && !this.loaded) await this.refresh();
+    await this.withinDeadline(this.fetchForRequest());
     const key = this.trusted(kid);
     if (key === undefined) {
       const why = this.unusable.get(kid);
@@ -179,6 +175,27 @@ export class IssuerKeys {
       throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
     }
     return this.checked(key, alg);
+  }
+
+  private async fetchForRequest(): Promise<void> {
+    const joinedPrefetch = this.prefetching;
+    await this.refresh();
+    // The prefetch failed and armed no backoff: this request fetches for itself, as it would have
+    // without a prefetch (single flight and the failure backoff apply as usual).
+    if (joinedPrefetch && !this.loaded) await this.refresh();
+  }
+
+  /**
+   * A request waits for keys at most one fetch deadline, whatever it joined: a hanging prefetch
+   * and then its own fetch, or discovery and then the JWKS, would otherwise add up past the
+   * function's timeout. What is in flight goes on for later requests; this one is refused now.
+   */
+  private withinDeadline(work: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.timeoutMs);
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   }
 
   /**

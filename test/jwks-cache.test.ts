@@ -158,12 +158,15 @@ describe('prefetch at init', () => {
 
   test('a first call that joined a failed prefetch fetches once more for itself; if that fails too, the backoff holds', { timeout: 10_000 }, async () => {
     server.mode = 'hang';
-    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '200' });
+    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '4000' });
     cache.prefetchKeys();
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the prefetch is parked at the server
+    for (let tries = 0; tries < 500 && server.jwksRequests === 0; tries += 1) await new Promise((resolve) => setTimeout(resolve, 2));
+    assert.equal(server.jwksRequests, 1, 'the prefetch is parked at the server');
+    // Joins the prefetch, which then fails (500); then one fetch of its own (500 too): refused.
+    const first = settlesWithin(cache.verify(token(keyA)), 5000);
     server.mode = 'error';
-    // Joins the prefetch (times out), then one fetch of its own (answered 500): refused, bounded.
-    await rejectsWith(settlesWithin(cache.verify(token(keyA)), 5000), 'jwks_unavailable');
+    server.releaseParked();
+    await rejectsWith(first, 'jwks_unavailable');
     assert.equal(server.jwksRequests, 2);
     // That second failure was an ordinary one: the short backoff holds, then a retry succeeds.
     server.mode = 'ok';
@@ -172,6 +175,14 @@ describe('prefetch at init', () => {
     clock += NO_KEYS_BACKOFF_MS;
     assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
     assert.equal(server.jwksRequests, 3);
+  });
+
+  test('a call that joins a hanging prefetch waits one fetch deadline, not the prefetch\'s and then its own', { timeout: 10_000 }, async () => {
+    server.mode = 'hang';
+    const cache = verifier({ AUTH_JWKS_TIMEOUT_MS: '1000' });
+    cache.prefetchKeys();
+    // Without the per-request deadline this settles after ~2000 ms (prefetch timeout, then its own fetch's).
+    await rejectsWith(settlesWithin(cache.verify(token(keyA)), 1600), 'jwks_unavailable');
   });
 
   test('never throws, never leaves an unhandled rejection, even when the event listener throws', { timeout: 10_000 }, async (t) => {

@@ -42,6 +42,15 @@ export class JwksServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Answers every request parked in `hang` mode with a 500, now. */
+  releaseParked(): void {
+    for (const response of this.parked) {
+      response.statusCode = 500;
+      response.end('{"error":"server_error"}');
+    }
+    this.parked.clear();
+  }
+
   private handle(request: http.IncomingMessage, response: http.ServerResponse): void {
     if (request.url === '/.well-known/openid-configuration') {
       this.discoveryRequests += 1;
