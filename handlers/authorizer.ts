@@ -15,8 +15,8 @@ const config = loadConfig(process.env);
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
 const verifier = new TokenVerifier(config, {
   onJwksEvent: (event) => {
-    const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { service: logger.service, issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : {};
-    logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail, ...metrics }, config.metrics.enabled);
+    const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { service: logger.service, issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : undefined;
+    logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail }, metrics);
   },
 });
 // The JWKS fetch starts now, so that it overlaps the rest of init (and, on Lambda, the runtime's
@@ -37,7 +37,7 @@ function logDecision(decision: Decision, startedAt: number): void {
   if (!metricsOn && !logger.enabled(level)) return;
   const metrics = metricsOn
     ? embeddedMetrics(namespace, { service: logger.service, outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
-    : {};
+    : undefined;
   logger.log(level, 'decision', {
     outcome: decision.outcome,
     reason: decision.reason,
@@ -48,9 +48,9 @@ function logDecision(decision: Decision, startedAt: number): void {
     clientId: decision.clientId,
     kid: decision.kid,
     latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-    // Last: the dimensions must be present even where the log field is undefined (reason "ok").
-    ...metrics,
-  }, metricsOn);
+  // Spread last by the logger: the dimensions must be present even where the log field is
+  // undefined (reason "ok").
+  }, metrics);
 }
 
 /** The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. */
