@@ -38,6 +38,8 @@ function logDecision(decision: Decision, startedAt: number): void {
   const metrics = metricsOn
     ? embeddedMetrics(namespace, { service: logger.service, outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
     : undefined;
+  // The logger spreads the metrics last: their dimensions (reason "ok") win over the log fields
+  // of the same name (reason undefined when allowed).
   logger.log(level, 'decision', {
     outcome: decision.outcome,
     reason: decision.reason,
@@ -48,8 +50,6 @@ function logDecision(decision: Decision, startedAt: number): void {
     clientId: decision.clientId,
     kid: decision.kid,
     latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-  // Spread last by the logger: the dimensions must be present even where the log field is
-  // undefined (reason "ok").
   }, metrics);
 }
 
