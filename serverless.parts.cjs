@@ -4,7 +4,7 @@
 //   ${file(./serverless.parts.cjs):routeTablePath}     that route table's absolute path (the authorizer bundles it)
 //   ${file(./serverless.parts.cjs):calendarTable}      table properties from calendar-table.json
 const { readFileSync } = require('node:fs');
-const { isAbsolute, join, relative } = require('node:path');
+const { isAbsolute, join, relative, sep } = require('node:path');
 
 // The functions of serverless.yml that serve a route-table API. A table naming any other function
 // would describe routes that no API Gateway route reaches, so it is refused (an API that another
@@ -23,7 +23,7 @@ async function loadRouteTable(file, stage) {
   if (typeof file !== 'string' || file === '') throw new Error(`Route table for stage "${stage}": no file given. ${fix}`);
   const path = join(__dirname, file);
   const inside = relative(__dirname, path);
-  if (isAbsolute(file) || inside.startsWith('..')) throw new Error(`Route table for stage "${stage}": "${file}" is outside the service directory. ${fix}`);
+  if (isAbsolute(file) || inside === '..' || inside.startsWith(`..${sep}`)) throw new Error(`Route table for stage "${stage}": "${file}" is outside the service directory. ${fix}`);
   let document;
   try {
     document = JSON.parse(readFileSync(path, 'utf8'));

@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import { parseApiEvent } from '../lib/api-event.js';
 import { handleCalendarRequest } from '../lib/calendar-api.js';
 import { DynamoEventStore } from '../lib/calendar-store.js';
-import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
 
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-calendar'), level: logLevelFromEnv(process.env) });
 
@@ -17,6 +17,6 @@ export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEvent
   logger.startInvocation(context);
   return handleCalendarRequest(parseApiEvent(event), store, (reason, error) => {
     // The error's kind and message (SDK errors name the operation and the cause), never the request.
-    logger.log(reason === 'store_unavailable' ? 'warn' : 'error', reason, { error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' });
+    logger.log(reason === 'store_unavailable' ? 'warn' : 'error', reason, { error: describeError(error) });
   });
 }

@@ -3,7 +3,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResul
 import { Gazetteer } from '../lib/gazetteer.js';
 import { handleGeocodingEvent } from '../lib/geocoding-api.js';
 import { errorResponse } from '../lib/http-response.js';
-import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
 
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-geocoding'), level: logLevelFromEnv(process.env) });
 
@@ -20,7 +20,7 @@ export async function handler(event: APIGatewayProxyEvent | APIGatewayProxyEvent
     return handleGeocodingEvent(event, gazetteer);
   } catch (error) {
     // The caller learns nothing of the failure; the log gets its kind and message, never a stack.
-    logger.log('error', 'geocoding_failed', { error: error instanceof Error ? `${error.name}: ${error.message}` : 'non-Error thrown' });
+    logger.log('error', 'geocoding_failed', { error: describeError(error) });
     return errorResponse(500, 'internal_error', 'The request could not be handled.');
   }
 }

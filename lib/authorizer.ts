@@ -138,7 +138,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
     return { permitted: permissions.permitted, result };
   };
 
-  const decide = (request: AuthorizationRequest, target: Target, verified: VerifiedToken, hitsBefore: number): Decision => {
+  const decide = (request: AuthorizationRequest, target: Target, verified: VerifiedToken, cached: boolean): Decision => {
     try {
       const { claims, kid } = verified;
       if (!servesAudience(routes, claims)) {
@@ -157,7 +157,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         sub: claims.subject,
         clientId: claims.clientId,
         kid,
-        cached: verifier.cacheHits !== hitsBefore,
+        cached,
       };
     } catch (error) {
       return refusal(request, target.arn, error);
@@ -178,10 +178,12 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       const token = parseBearerToken(request.authorization, config.maxTokenBytes);
       const hitsBefore = verifier.cacheHits;
       const verified = verifier.verifyNow(token);
-      if (!(verified instanceof Promise)) return decide(request, target, verified, hitsBefore);
+      if (!(verified instanceof Promise)) return decide(request, target, verified, verifier.cacheHits !== hitsBefore);
       const knownRequest = request;
       return verified.then(
-        (value) => decide(knownRequest, target, value, hitsBefore),
+        // A hit is always answered at once: an awaited verification is never one (and the shared
+        // counter may have moved meanwhile for other requests).
+        (value) => decide(knownRequest, target, value, false),
         (error: unknown) => refusal(knownRequest, target.arn, error),
       );
     } catch (error) {

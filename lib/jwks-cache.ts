@@ -11,6 +11,11 @@ export interface TrustedKey {
   crv: string | undefined;
   alg: string | undefined;
   key: KeyObject;
+  /**
+   * The published members that make this key what it is. An issuer may put new material (or a
+   * new alg pin) under an old kid: what was verified under the old one must not outlive it.
+   */
+  fingerprint: string;
 }
 
 export interface JwksEvent {
@@ -48,7 +53,7 @@ function refusalOf(jwk: Record<string, unknown>): string | undefined {
 
 /** Imports an entry that passed refusalOf; the reason as a string if node:crypto refuses it or it is too weak. */
 function importKey(jwk: Record<string, unknown>): TrustedKey | string {
-  const { kid, kty, crv, alg } = jwk as { kid: string; kty: string; crv: string | undefined; alg: string | undefined };
+  const { kid, kty, crv, alg, use, n, e, x, y } = jwk as { kid: string; kty: string; crv: string | undefined; alg: string | undefined } & Record<string, unknown>;
   let key: KeyObject;
   try {
     key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
@@ -58,7 +63,7 @@ function importKey(jwk: Record<string, unknown>): TrustedKey | string {
   if (kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) {
     return `its RSA modulus is under ${MIN_RSA_MODULUS_BITS} bits`;
   }
-  return { kid, kty, crv, alg, key };
+  return { kid, kty, crv, alg, key, fingerprint: JSON.stringify([kty, crv, alg, use, n, e, x, y]) };
 }
 
 /**
@@ -67,7 +72,8 @@ function importKey(jwk: Record<string, unknown>): TrustedKey | string {
  * - Concurrent misses share one fetch (single flight), so a cold start fetches once.
  * - An unknown `kid` triggers a refetch at most once per cooldown: a flood of random kids
  *   costs the issuer one request per cooldown, not one per token.
- * - A failed refetch keeps the keys already known (stale-if-error); only unknown kids fail.
+ * - A failed refetch keeps the keys already known (stale-if-error); only unknown kids fail, as
+ *   jwks_unavailable until a fetch succeeds again (they may be keys rotated in).
  * - Keys that leave the JWKS are forgotten on the next successful fetch, and a key set older than
  *   `maxAgeSeconds` is refreshed in the background (the request at hand still uses it), so a key
  *   the issuer withdraws stops being trusted even if no unknown kid ever shows up.
@@ -86,6 +92,8 @@ export class IssuerKeys {
   /** Kids the JWKS publishes but we refused to import, and why, so the refusal can say so. */
   private unusable = new Map<string, string>();
   private loaded = false;
+  /** Whether the latest fetch failed (until one succeeds): unknown kids cannot be ruled out then. */
+  private lastFetchFailed = false;
   private inFlight: Promise<void> | undefined;
   /** Whether the fetch in flight is the init-time prefetch (whose failure arms no backoff). */
   private prefetching = false;
@@ -112,6 +120,11 @@ export class IssuerKeys {
     return this.trusted(kid) !== undefined;
   }
 
+  /** The fingerprint of the key now trusted under `kid` (importing it if need be), if any. */
+  fingerprintOf(kid: string): string | undefined {
+    return this.trusted(kid)?.fingerprint;
+  }
+
   /**
    * Seeds the cache with a JWKS known at deploy time, so a cold start needs no fetch. It counts
    * as fresh: it is refreshed after `maxAgeSeconds` like a fetched set, and an unknown kid still
@@ -128,7 +141,8 @@ export class IssuerKeys {
    * or a fetch is in flight. Never throws and never rejects. A failed prefetch is reported like
    * any failed fetch but arms no backoff: the first request that needs a key still fetches at
    * once (and from then on the usual cooldown and backoff apply), so a prefetch cut short (a
-   * frozen init, a blip) costs at most one extra fetch per container, never a refusal.
+   * frozen init, a blip) costs at most one extra fetch per container. That request still waits at
+   * most one fetch deadline in all (withinDeadline).
    */
   prefetch(): void {
     if (this.loaded || this.inFlight !== undefined) return;
@@ -148,7 +162,8 @@ export class IssuerKeys {
    * (single flight, within the cooldown) while the request at hand goes on with it.
    */
   refreshIfStale(): void {
-    if (this.now() - this.fetchedAt >= this.options.maxAgeSeconds * 1000) void this.refresh();
+    // Nobody awaits this one: a throwing event listener must not become an unhandled rejection.
+    if (this.now() - this.fetchedAt >= this.options.maxAgeSeconds * 1000) this.refresh().catch(() => undefined);
   }
 
   /**
@@ -166,12 +181,16 @@ export class IssuerKeys {
   async getKey(kid: string, alg: Algorithm): Promise<KeyObject> {
     const known = this.knownKey(kid, alg);
     if (known !== undefined) return known;
-    await this.withinDeadline(this.fetchForRequest());
+    const settled = await this.withinDeadline(this.fetchForRequest());
     const key = this.trusted(kid);
     if (key === undefined) {
       const why = this.unusable.get(kid);
       if (why !== undefined) throw new AuthError('key_unsuitable', `key "${kid}" of ${this.issuer} was not imported: ${why}`);
       if (!this.loaded) throw new AuthError('jwks_unavailable', `no keys could be fetched for ${this.issuer}`);
+      // The kid may be a key rotated in that we could not fetch: an outage, not a client's mistake.
+      if (!settled || this.lastFetchFailed) {
+        throw new AuthError('jwks_unavailable', `no key "${kid}" in the ${this.keys.size + this.pending.size} key(s) known for ${this.issuer}, and the JWKS could not be fetched again (${settled ? 'the last fetch failed' : 'no answer within the fetch deadline'})`);
+      }
       throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
     }
     return this.checked(key, alg);
@@ -190,12 +209,12 @@ export class IssuerKeys {
    * and then its own fetch, or discovery and then the JWKS, would otherwise add up past the
    * function's timeout. What is in flight goes on for later requests; this one is refused now.
    */
-  private withinDeadline(work: Promise<void>): Promise<void> {
+  private withinDeadline(work: Promise<void>): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.timeoutMs);
+    const deadline = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.options.timeoutMs);
     });
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([work.then(() => true), deadline]).finally(() => clearTimeout(timer));
   }
 
   /**
@@ -243,11 +262,13 @@ export class IssuerKeys {
       this.jwksUri = jwksUri;
       this.fetchedAt = this.now();
       this.nextFetchAt = this.fetchedAt + this.options.cooldownSeconds * 1000;
+      this.lastFetchFailed = false;
       this.emit('jwks_fetched', `${this.pending.size} key(s) from ${jwksUri}`);
     } catch (error) {
       // Stale-if-error: whatever keys we had stay trusted.
       const backoff = this.loaded ? this.options.cooldownSeconds * 1000 : Math.min(NO_KEYS_BACKOFF_MS, this.options.cooldownSeconds * 1000);
       if (!prefetch) this.nextFetchAt = this.now() + backoff;
+      this.lastFetchFailed = true;
       this.emit('jwks_fetch_failed', error instanceof Error ? error.message : String(error));
     }
   }

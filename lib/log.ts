@@ -42,15 +42,17 @@ export interface LoggerOptions {
 type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
- * The level as Powertools resolves it: Lambda's Advanced Logging Controls (AWS_LAMBDA_LOG_LEVEL)
- * first, since Lambda drops lines below it anyway; then ours, Powertools' and the legacy variable.
+ * The level: ours (AUTH_LOG_LEVEL), else Powertools' (POWERTOOLS_LOG_LEVEL, then the legacy
+ * LOG_LEVEL), and never below Lambda's log-level control (AWS_LAMBDA_LOG_LEVEL), under which
+ * Lambda drops lines anyway. Powertools lets Lambda's level win outright; the stricter of the two
+ * is taken here instead, because Lambda sets its level (INFO) whenever the JSON log format is on,
+ * which would otherwise silently override AUTH_LOG_LEVEL=warn.
  */
 export function logLevelFromEnv(env: Environment): string | undefined {
-  for (const name of ['AWS_LAMBDA_LOG_LEVEL', 'AUTH_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL']) {
-    const value = env[name]?.trim();
-    if (value) return value;
-  }
-  return undefined;
+  const configured = ['AUTH_LOG_LEVEL', 'POWERTOOLS_LOG_LEVEL', 'LOG_LEVEL'].map((name) => env[name]?.trim()).find((value) => value);
+  const lambda = env['AWS_LAMBDA_LOG_LEVEL']?.trim() || undefined;
+  if (lambda === undefined || configured === undefined) return lambda ?? configured;
+  return threshold(lambda) >= threshold(configured) ? lambda : configured;
 }
 
 /** `POWERTOOLS_SERVICE_NAME` when set, as in Powertools; otherwise the function's own name for it. */
@@ -101,4 +103,15 @@ export function createLogger(options: LoggerOptions): Logger {
       coldStart = false;
     },
   };
+}
+
+/**
+ * A caught error as the operator's log should carry it: kind, message and cause, never a stack
+ * (it can hold paths and request data) and never the request. Callers pass only errors of their
+ * own dependencies (SDK, index), which do not hold tokens.
+ */
+export function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return `non-Error thrown: ${String(error).slice(0, 200)}`;
+  const cause = error.cause instanceof Error ? ` (cause: ${error.cause.name}: ${error.cause.message})` : '';
+  return `${error.name}: ${error.message}${cause}`;
 }

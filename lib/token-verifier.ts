@@ -18,6 +18,8 @@ interface CachedVerification {
   token: string;
   verified: VerifiedToken;
   keys: IssuerKeys;
+  /** The signing key's fingerprint: the entry dies with the key, even if its kid is reused. */
+  keyFingerprint: string | undefined;
   notBefore: number | undefined;
 }
 
@@ -147,18 +149,18 @@ export class TokenVerifier {
     });
     const verified = { claims, kid };
     const notBefore = typeof payload['nbf'] === 'number' ? payload['nbf'] : undefined;
-    if (cacheKey !== '') this.verified.set(cacheKey, { token, verified, keys, notBefore });
+    if (cacheKey !== '') this.verified.set(cacheKey, { token, verified, keys, keyFingerprint: keys.fingerprintOf(kid), notBefore });
     return verified;
   }
 
   /** A remembered verification holds while the token is unexpired and its key still trusted. */
-  private stillValid({ verified, keys, notBefore }: CachedVerification): boolean {
+  private stillValid({ verified, keys, keyFingerprint, notBefore }: CachedVerification): boolean {
     const now = Math.floor(this.now() / 1000);
     const tolerance = this.config.clockToleranceSeconds;
     if (now - tolerance >= verified.claims.expiresAt) return false;
     if (notBefore !== undefined && notBefore > now + tolerance) return false;
     // Tokens served from here never reach getKey, so the key set's age is checked here too.
     keys.refreshIfStale();
-    return keys.has(verified.kid);
+    return keyFingerprint !== undefined && keys.fingerprintOf(verified.kid) === keyFingerprint;
   }
 }

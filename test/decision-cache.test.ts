@@ -122,6 +122,31 @@ describe('decision cache', () => {
     await assert.rejects(verifier.verify(token), refusedWith('kid_unknown'));
   });
 
+  it('drops a token when the issuer puts new material under its key\'s kid, and keeps it when the refetched key is the same', async () => {
+    server.mode = 'ok';
+    server.jwks = jwks(keyA, keyB);
+    const { verifier, clock, next } = verifierAt({ AUTH_JWKS_MAX_AGE_SECONDS: '60' });
+    const token = signJwt(keyA, userClaims(server.issuer, { exp: Math.floor(clock.now / 1000) + 3600 }));
+    await verifier.verify(token);
+    // A refetch of the same keys keeps the entry: still a hit.
+    clock.now += 61_000;
+    let refreshed = next('jwks_fetched');
+    await verifier.verify(token);
+    await refreshed;
+    await verifier.verify(token);
+    assert.equal(verifier.cacheHits, 2);
+    // The same kid, other material (a botched rotation, or a takeover of the JWKS host).
+    const impostor = generateTestKey('ES256', keyA.kid);
+    server.jwks = jwks(impostor, keyB);
+    clock.now += 61_000;
+    refreshed = next('jwks_fetched');
+    await verifier.verify(token);
+    await refreshed;
+    // The entry died with the key it was verified under: the token is checked again, and fails.
+    await assert.rejects(verifier.verify(token), refusedWith('signature_invalid'));
+    assert.equal(verifier.cacheHits, 3);
+  });
+
   it('is off with AUTH_DECISION_CACHE_SIZE=0', async () => {
     server.mode = 'ok';
     server.jwks = jwks(keyA);

@@ -328,14 +328,14 @@ const FAILURE_ENV: Environment = { AUTH_JWKS_TIMEOUT_MS: '200', AUTH_JWKS_MAX_BY
 describe('outages', () => {
   for (const mode of FAILURE_MODES) {
     describe(`JWKS server in '${mode}' mode`, () => {
-      test('with keys known: known kids still verify (stale-if-error), unknown kids fail closed', { timeout: 10_000 }, async () => {
+      test('with keys known: known kids still verify (stale-if-error), unknown kids fail closed as jwks_unavailable', { timeout: 10_000 }, async () => {
         const events: JwksEvent[] = [];
         const cache = verifier(FAILURE_ENV, events);
         await cache.verify(token(keyA));
         server.mode = mode;
         clock += COOLDOWN_MS;
 
-        await rejectsWith(settlesWithin(cache.verify(randomKidToken()), 5000), 'kid_unknown');
+        await rejectsWith(settlesWithin(cache.verify(randomKidToken()), 5000), 'jwks_unavailable');
         assert.equal(server.jwksRequests, 2);
         assert.ok(events.some((event) => event.type === 'jwks_fetch_failed'));
         assert.equal(cache.keysOf(server.issuer)?.keySetGeneration, 1);
@@ -346,7 +346,7 @@ describe('outages', () => {
 
         // The failed refetch starts a full cooldown: no retry storm against a broken issuer.
         clock += COOLDOWN_MS - 1;
-        await rejectsWith(cache.verify(randomKidToken()), 'kid_unknown');
+        await rejectsWith(cache.verify(randomKidToken()), 'jwks_unavailable');
         assert.equal(server.jwksRequests, 2);
       });
 
@@ -376,8 +376,8 @@ describe('outages', () => {
     assert.equal(refetchSettled, false, 'the known key must not wait for the refetch');
     // Unknown kids arriving meanwhile join the parked fetch instead of opening another.
     const joined = cache.verify(randomKidToken());
-    await rejectsWith(settlesWithin(pending, 5000), 'kid_unknown');
-    await rejectsWith(settlesWithin(joined, 5000), 'kid_unknown');
+    await rejectsWith(settlesWithin(pending, 5000), 'jwks_unavailable');
+    await rejectsWith(settlesWithin(joined, 5000), 'jwks_unavailable');
     assert.equal(server.jwksRequests, 2);
   });
 
@@ -437,7 +437,7 @@ describe('outages', () => {
     await cache.verify(ownToken(keyA));
     await own.stop();
     clock += COOLDOWN_MS;
-    await rejectsWith(settlesWithin(cache.verify(ownToken(keyA, randomUUID())), 5000), 'kid_unknown');
+    await rejectsWith(settlesWithin(cache.verify(ownToken(keyA, randomUUID())), 5000), 'jwks_unavailable');
     assert.equal((await cache.verify(ownToken(keyB))).kid, keyB.kid);
     assert.equal(own.jwksRequests, 1);
   });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { createLogger, type LogLevel, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+import { createLogger, describeError, type LogLevel, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
 import { embeddedMetrics } from '../lib/metrics.js';
 
 // Our lines claim Powertools' format without its bundle cost: these tests hold the claim against
@@ -82,14 +82,14 @@ describe('log lines in the format of Powertools Logger', () => {
     }
   });
 
-  it('resolve the level as Powertools does: Lambda log-level controls first, then ours, then Powertools\' and the legacy variable', () => {
+  it('resolve the level as Powertools does where Lambda\'s level is not the more verbose one', () => {
     const cases: Record<string, string | undefined>[] = [
       {},
       { POWERTOOLS_LOG_LEVEL: 'ERROR' },
       { LOG_LEVEL: 'WARN' },
       { POWERTOOLS_LOG_LEVEL: 'WARN', LOG_LEVEL: 'DEBUG' },
-      { AWS_LAMBDA_LOG_LEVEL: 'WARN', POWERTOOLS_LOG_LEVEL: 'ERROR' },
-      { AWS_LAMBDA_LOG_LEVEL: 'DEBUG', POWERTOOLS_LOG_LEVEL: 'INFO' },
+      { AWS_LAMBDA_LOG_LEVEL: 'WARN', POWERTOOLS_LOG_LEVEL: 'INFO' },
+      { AWS_LAMBDA_LOG_LEVEL: 'ERROR', POWERTOOLS_LOG_LEVEL: 'ERROR' },
       { AWS_LAMBDA_LOG_LEVEL: 'FATAL' },
       { AWS_LAMBDA_LOG_LEVEL: 'TRACE' },
     ];
@@ -109,12 +109,29 @@ describe('log lines in the format of Powertools Logger', () => {
       }).map((line) => line['message']);
       assert.deepEqual(ours, theirs, JSON.stringify(variables));
     }
-    // One deliberate difference: Powertools ignores a lower-case "warn" in its variable (INFO); we take it.
+    // Deliberate differences. Lambda's level is a floor, not an override: with the JSON log format
+    // Lambda sets INFO, and AUTH_LOG_LEVEL=warn must still hold (Powertools would log INFO).
+    const underLambdaInfo = createLogger({ service: 'x', level: logLevelFromEnv({ AWS_LAMBDA_LOG_LEVEL: 'INFO', AUTH_LOG_LEVEL: 'warn' }) });
+    assert.deepEqual([underLambdaInfo.enabled('info'), underLambdaInfo.enabled('warn')], [false, true]);
+    const underLambdaWarn = createLogger({ service: 'x', level: logLevelFromEnv({ AWS_LAMBDA_LOG_LEVEL: 'WARN', AUTH_LOG_LEVEL: 'debug' }) });
+    assert.deepEqual([underLambdaWarn.enabled('info'), underLambdaWarn.enabled('warn')], [false, true]);
+    // And Powertools ignores a lower-case "warn" in its variable (INFO); we take it.
     const lowerCase = createLogger({ service: 'x', level: logLevelFromEnv({ POWERTOOLS_LOG_LEVEL: 'warn' }) });
     assert.deepEqual([lowerCase.enabled('info'), lowerCase.enabled('warn')], [false, true]);
-    // Ours is read before Powertools' own variable, and after Lambda's.
+    // Ours is read before Powertools' own variable.
     assert.equal(logLevelFromEnv({ AUTH_LOG_LEVEL: 'error', POWERTOOLS_LOG_LEVEL: 'debug' }), 'error');
-    assert.equal(logLevelFromEnv({ AWS_LAMBDA_LOG_LEVEL: 'WARN', AUTH_LOG_LEVEL: 'error' }), 'WARN');
+    assert.equal(logLevelFromEnv({ AWS_LAMBDA_LOG_LEVEL: 'WARN', AUTH_LOG_LEVEL: 'error' }), 'error');
+  });
+});
+
+describe('describeError', () => {
+  it('keeps kind, message and cause, and says what a non-Error was, without a stack', () => {
+    const cause = new Error('connect ECONNREFUSED 127.0.0.1:8000');
+    const error = new TypeError('fetch failed', { cause });
+    assert.equal(describeError(error), 'TypeError: fetch failed (cause: Error: connect ECONNREFUSED 127.0.0.1:8000)');
+    assert.equal(describeError('a string'), 'non-Error thrown: a string');
+    assert.equal(describeError({ toString: () => 'x'.repeat(500) }).length, 'non-Error thrown: '.length + 200);
+    assert.doesNotMatch(describeError(error), /\n\s+at /);
   });
 });
 
