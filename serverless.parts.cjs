@@ -40,7 +40,7 @@ async function loadRouteTable(file, stage) {
   }
   for (const api of table.apis) {
     if (api.function !== undefined && !API_FUNCTIONS.includes(api.function)) {
-      throw new Error(`Route table for stage "${stage}" ("${inside}"): API "${api.name}" names function "${api.function}", which this service does not have (${API_FUNCTIONS.join(', ')}).`);
+      throw new Error(`Route table for stage "${stage}" ("${inside}"): API "${api.name}" names function "${api.function}", which this service does not have (${API_FUNCTIONS.join(', ')}). Fix the name, leave "function" out for an API another stack serves, or add the new function to serverless.yml and to API_FUNCTIONS in serverless.parts.cjs.`);
     }
   }
   return { path, table };
