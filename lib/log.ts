@@ -79,28 +79,34 @@ export function createLogger(options: LoggerOptions): Logger {
   // As Powertools: only an on-demand container's first invocation waited for a cold start
   // (provisioned concurrency starts containers ahead of requests; elsewhere it is unknown).
   let coldStart = env['AWS_LAMBDA_INITIALIZATION_TYPE']?.trim() === 'on-demand';
-  let invocation: Record<string, unknown> = { service: options.service };
+  const base = { service: options.service };
+  // The invocation's keys are built when its first line is written: most requests write none
+  // (log level above info, metrics off) and should not pay for them.
+  let context: Context | undefined;
+  let coldInvocation = false;
+  let invocation: Record<string, unknown> | undefined = base;
+  const invocationKeys = (): Record<string, unknown> => invocation ??= context === undefined ? base : {
+    service: options.service,
+    cold_start: coldInvocation,
+    function_arn: context.invokedFunctionArn,
+    function_memory_size: context.memoryLimitInMB,
+    function_name: context.functionName,
+    function_request_id: context.awsRequestId,
+    xray_trace_id: traceRoot(env['_X_AMZN_TRACE_ID']),
+  };
   return {
     service: options.service,
     log(level, message, fields, metrics) {
       const name = NAMES[level];
       if (metrics === undefined && THRESHOLDS[name] < minimum) return;
-      write(JSON.stringify({ level: name, message, timestamp: new Date().toISOString(), ...invocation, ...fields, ...metrics }));
+      write(JSON.stringify({ level: name, message, timestamp: new Date().toISOString(), ...invocationKeys(), ...fields, ...metrics }));
     },
     enabled: (level) => THRESHOLDS[NAMES[level]] >= minimum,
-    startInvocation(context) {
-      invocation = context === undefined
-        ? { service: options.service }
-        : {
-          service: options.service,
-          cold_start: coldStart,
-          function_arn: context.invokedFunctionArn,
-          function_memory_size: context.memoryLimitInMB,
-          function_name: context.functionName,
-          function_request_id: context.awsRequestId,
-          xray_trace_id: traceRoot(env['_X_AMZN_TRACE_ID']),
-        };
-      coldStart = false;
+    startInvocation(next) {
+      context = next;
+      invocation = undefined;
+      coldInvocation = coldStart && next !== undefined;
+      if (next !== undefined) coldStart = false;
     },
   };
 }
