@@ -22,11 +22,6 @@ function refusalReason(route: Route, claims: TokenClaims): ReasonCode {
   return 'insufficient_scope';
 }
 
-/** True when the token is meant for at least one API this gateway serves. */
-export function servesAudience(table: RouteTable, claims: TokenClaims): boolean {
-  return table.apis.some((api) => claims.audiences.includes(api.audience));
-}
-
 /**
  * Every route the token may call, whichever route was requested. API Gateway caches the policy
  * per token and reuses it for other routes, so the policy must be the same for all of them.

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
-import { accessTo, routePermits, servesAudience } from './access.js';
+import { accessTo, routePermits } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
 import { AuthError, type ReasonCode } from './errors.js';
@@ -66,6 +66,8 @@ interface Target {
 
 /** What a token may call; `key` names the permitted routes by their index in the table. */
 interface Permissions {
+  /** Whether any API of the table has one of the token's audiences. */
+  served: boolean;
   permitted: Route[];
   key: string;
 }
@@ -94,9 +96,6 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
   // call the same routes share it. A token the verifier remembers (the same object back from its
   // decision cache) also keeps its permitted routes and its results per stage.
   const documents = new LruCache<string, LruCache<string, PolicyDocument>>(STAGE_MEMO_SIZE);
-  const documentStages = function* () {
-    for (const key of documents.keys()) yield documents.peek(key)!;
-  };
   const documentFor = (stagePrefix: string, { permitted, key }: Permissions): PolicyDocument => {
     let byRoutes = documents.get(stagePrefix);
     if (byRoutes === undefined) documents.set(stagePrefix, (byRoutes = new LruCache(DOCUMENT_MEMO_SIZE)));
@@ -110,15 +109,17 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
   const permissionsOf = (claims: VerifiedToken['claims']): Permissions => {
     const permitted: Route[] = [];
     let key = '';
+    let served = false;
     for (const api of routes.apis) {
       if (!claims.audiences.includes(api.audience)) continue;
+      served = true;
       for (const route of api.routes) {
         if (!routePermits(route, claims)) continue;
         permitted.push(route);
         key += `${routeIndex.get(route)!},`;
       }
     }
-    return { permitted, key };
+    return { served, permitted, key };
   };
   // Only worth keeping when the verifier can hand the same token object back.
   const remembers = config.decisionCacheSize > 0;
@@ -130,6 +131,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       if (remembers) perToken.set(verified, derived);
     }
     const { permissions, results } = derived;
+    if (!permissions.served) throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
     let result = results.get(stagePrefix);
     if (result === undefined) {
       result = authorizerResult(verified.claims.subject, documentFor(stagePrefix, permissions), authorizerContext(verified.claims));
@@ -141,9 +143,6 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
   const decide = (request: AuthorizationRequest, target: Target, verified: VerifiedToken, cached: boolean): Decision => {
     try {
       const { claims, kid } = verified;
-      if (!servesAudience(routes, claims)) {
-        throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
-      }
       const { permitted, result: policy } = resultFor(verified, target.arn.stagePrefix);
       const access = accessTo(target.route, claims, permitted);
       return {
@@ -194,7 +193,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
   authorize.memoSizes = () => ({
     targets: targets.size,
     stages: documents.size,
-    documents: [...documentStages()].reduce((sum, byRoutes) => sum + byRoutes.size, 0),
+    documents: [...documents.keys()].reduce((sum, stage) => sum + documents.peek(stage)!.size, 0),
   });
   return authorize;
 }
