@@ -31,7 +31,7 @@ async function loadRouteTable(file, stage) {
     throw new Error(`Route table for stage "${stage}": cannot read "${inside}" as JSON (${error.message}). ${fix}`, { cause: error });
   }
   // The parser is TypeScript; tsx (a dev dependency, like the framework itself) loads it here.
-  const { parseRouteTable } = require('tsx/cjs/api').require('./lib/route-table.ts', __filename);
+  const { parseRouteTable } = require('tsx/cjs/api').require('./lib/authorizer/route-table.ts', __filename);
   let table;
   try {
     table = parseRouteTable(document);

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, platform, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/authorizer/config.js';
 import { JwksServer } from '../test/helpers/jwks-server.js';
 import { jwks } from '../test/helpers/jwt.js';
 import { buildBundles } from './bundles.js';

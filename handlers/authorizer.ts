@@ -1,12 +1,12 @@
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 // The stage's route table: routes.json here and in tests, the stage's file in a build (serverless.yml, esbuild alias).
 import routeTableDocument from '#route-table' with { type: 'json' };
-import { createAuthorizer, type Decision } from '../lib/authorizer.js';
-import { loadConfig } from '../lib/config.js';
-import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
-import { embeddedMetrics } from '../lib/metrics.js';
-import { parseRouteTable } from '../lib/route-table.js';
-import { TokenVerifier } from '../lib/token-verifier.js';
+import { createAuthorizer, type Decision } from '../lib/authorizer/authorizer.js';
+import { loadConfig } from '../lib/authorizer/config.js';
+import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
+import { embeddedMetrics } from '../lib/shared/metrics.js';
+import { parseRouteTable } from '../lib/authorizer/route-table.js';
+import { TokenVerifier } from '../lib/jwt/token-verifier.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { parseApiEvent } from '../lib/api-event.js';
-import { handleCalendarRequest } from '../lib/calendar-api.js';
-import { DynamoEventStore } from '../lib/calendar-store.js';
-import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+import { parseApiEvent } from '../lib/samples/api-event.js';
+import { handleCalendarRequest } from '../lib/samples/calendar/api.js';
+import { DynamoEventStore } from '../lib/samples/calendar/store.js';
+import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
 
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-calendar'), level: logLevelFromEnv(process.env) });
 

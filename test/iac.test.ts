@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { parseRouteTable } from '../lib/route-table.js';
+import { parseRouteTable } from '../lib/authorizer/route-table.js';
 import { generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
 import { arnFor, policyAllows } from './helpers/policy.js';
 import { zipEntries } from './helpers/zip.js';

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { type Environment, isAllowedKeyUrl, loadConfig } from '../lib/config.js';
+import { type Environment, isAllowedKeyUrl, loadConfig } from '../lib/authorizer/config.js';
 import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
-import { fetchJson } from '../lib/fetch-json.js';
-import { IssuerKeys, type JwksEvent } from '../lib/jwks-cache.js';
-import { TokenVerifier } from '../lib/token-verifier.js';
+import { fetchJson } from '../lib/jwt/fetch-json.js';
+import { IssuerKeys, type JwksEvent } from '../lib/jwt/issuer-keys.js';
+import { TokenVerifier } from '../lib/jwt/token-verifier.js';
 import { JwksServer, type JwksServerMode } from './helpers/jwks-server.js';
 import { generateTestKey, jwks, signJwt, type TestKey, userClaims } from './helpers/jwt.js';
 

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decideAccess, permittedRoutes } from '../lib/access.js';
-import type { TokenClaims } from '../lib/claims.js';
-import { parseExecuteApiArn } from '../lib/execute-api-arn.js';
-import { authorizerContext, buildPolicy } from '../lib/policy.js';
-import { findRoute, parseRouteTable, resourceReachesRoute, RouteTableError } from '../lib/route-table.js';
+import { decideAccess, permittedRoutes } from '../lib/authorizer/access.js';
+import type { TokenClaims } from '../lib/jwt/claims.js';
+import { parseExecuteApiArn } from '../lib/authorizer/execute-api-arn.js';
+import { authorizerContext, buildPolicy } from '../lib/authorizer/policy.js';
+import { findRoute, parseRouteTable, resourceReachesRoute, RouteTableError } from '../lib/authorizer/route-table.js';
 import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from './helpers/jwt.js';
 import { arnFor, policyAllows, STAGE } from './helpers/policy.js';
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { constants, createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type Environment, loadConfig } from '../lib/config.js';
+import { type Environment, loadConfig } from '../lib/authorizer/config.js';
 import { AuthError, type ReasonCode } from '../lib/errors.js';
-import { TokenVerifier, type VerifiedToken } from '../lib/token-verifier.js';
+import { TokenVerifier, type VerifiedToken } from '../lib/jwt/token-verifier.js';
 import { JwksServer } from './helpers/jwks-server.js';
 import {
   b64url,

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyEventV2, APIGatewayProxyResult } from 'aws-lambda';
-import { parseApiEvent, type ApiRequest } from './api-event.js';
+import { parseApiEvent, type ApiRequest } from '../api-event.js';
 import type { Gazetteer } from './gazetteer.js';
-import { errorResponse, jsonResponse, type ErrorBody } from './http-response.js';
+import { errorResponse, jsonResponse, type ErrorBody } from '../http-response.js';
 
 /**
  * GET /geocoding/v1/reverse?lat=48.8566&lng=2.3522: the populated place nearest to a point.

@@ -1,4 +1,4 @@
-import { AuthError } from './errors.js';
+import { AuthError } from '../errors.js';
 
 const isBlank = (code: number): boolean => code === 0x20 || code === 0x09;
 

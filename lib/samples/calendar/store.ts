@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { EventInput } from './calendar-input.js';
+import type { EventInput } from './input.js';
 
 /** A calendar event as stored and returned. `owner` never leaves the store. */
 export interface CalendarEvent {

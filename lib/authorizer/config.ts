@@ -1,7 +1,7 @@
-import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from './algorithms.js';
-import { ConfigError } from './errors.js';
-import type { MetricsOptions } from './metrics.js';
-import { SCOPE_CLAIMS, type ScopeClaim } from './scopes.js';
+import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from '../jwt/algorithms.js';
+import { ConfigError } from '../errors.js';
+import type { MetricsOptions } from '../shared/metrics.js';
+import { SCOPE_CLAIMS, type ScopeClaim } from '../jwt/scopes.js';
 
 export interface IssuerConfig {
   /** The exact `iss` value tokens carry. Compared byte for byte. */

@@ -1,5 +1,5 @@
-import { AuthError } from './errors.js';
-import type { JsonObject } from './jwt-decode.js';
+import { AuthError } from '../errors.js';
+import type { JsonObject } from './decode.js';
 import { type ScopeClaim, grantedScopes } from './scopes.js';
 
 export type TokenUse = 'user' | 'client';

@@ -2,13 +2,13 @@ import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
 import { accessTo, routePermits } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
-import { AuthError, type ReasonCode } from './errors.js';
+import { AuthError, type ReasonCode } from '../errors.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
 import { authorizerContext, authorizerResult, buildPolicy, ownedCopy, policyDocument } from './policy.js';
-import { LruCache } from './lru-cache.js';
+import { LruCache } from '../shared/lru-cache.js';
 import { findRoute, type Route, type RouteTable } from './route-table.js';
-import type { TokenVerifier, VerifiedToken } from './token-verifier.js';
+import type { TokenVerifier, VerifiedToken } from '../jwt/token-verifier.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
 

@@ -1,7 +1,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { type Algorithm, keyFitsAlgorithm, MIN_RSA_MODULUS_BITS } from './algorithms.js';
-import { isAllowedKeyUrl, type JwksOptions } from './config.js';
-import { AuthError } from './errors.js';
+import { isAllowedKeyUrl, type JwksOptions } from '../authorizer/config.js';
+import { AuthError } from '../errors.js';
 import { type FetchJson } from './fetch-json.js';
 
 /** A verification key from the issuer's JWKS, imported once and reused for every request. */

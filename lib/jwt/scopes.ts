@@ -1,5 +1,5 @@
-import { AuthError } from './errors.js';
-import type { JsonObject } from './jwt-decode.js';
+import { AuthError } from '../errors.js';
+import type { JsonObject } from './decode.js';
 
 /**
  * Claims that can carry granted scopes: `scope` (RFC 8693 §4.2, RFC 9068: one space-separated

@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import { type Algorithm, isSupportedAlgorithm, verifySignature } from './algorithms.js';
 import { type TokenClaims, validateClaims } from './claims.js';
-import type { AuthorizerConfig } from './config.js';
-import { AuthError } from './errors.js';
+import type { AuthorizerConfig } from '../authorizer/config.js';
+import { AuthError } from '../errors.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
-import { IssuerKeys, type JwksEvent } from './jwks-cache.js';
-import { decodeJwt, type JsonObject } from './jwt-decode.js';
-import { LruCache } from './lru-cache.js';
+import { IssuerKeys, type JwksEvent } from './issuer-keys.js';
+import { decodeJwt, type JsonObject } from './decode.js';
+import { LruCache } from '../shared/lru-cache.js';
 
 export interface VerifiedToken {
   claims: TokenClaims;

@@ -1,4 +1,4 @@
-import { AuthError } from './errors.js';
+import { AuthError } from '../errors.js';
 
 /** An API Gateway `methodArn` (REST) or `routeArn` (HTTP API), split into its parts. */
 export interface ExecuteApiArn {

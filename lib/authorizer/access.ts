@@ -1,5 +1,5 @@
-import type { TokenClaims } from './claims.js';
-import type { ReasonCode } from './errors.js';
+import type { TokenClaims } from '../jwt/claims.js';
+import type { ReasonCode } from '../errors.js';
 import { type Route, type RouteTable, findRoute } from './route-table.js';
 
 export interface AccessDecision {

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { ApiRequest } from './api-event.js';
-import { parseEventInput, parseListQuery, type Parsed } from './calendar-input.js';
-import { type CalendarEvent, EventNotFoundError, type EventStore, InvalidCursorError, VersionConflictError } from './calendar-store.js';
-import { errorResponse, jsonResponse } from './http-response.js';
+import type { ApiRequest } from '../api-event.js';
+import { parseEventInput, parseListQuery, type Parsed } from './input.js';
+import { type CalendarEvent, EventNotFoundError, type EventStore, InvalidCursorError, VersionConflictError } from './store.js';
+import { errorResponse, jsonResponse } from '../http-response.js';
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 

@@ -1,5 +1,5 @@
 import type { APIGatewayAuthorizerResult, PolicyDocument, Statement } from 'aws-lambda';
-import type { TokenClaims } from './claims.js';
+import type { TokenClaims } from '../jwt/claims.js';
 import { routeResource } from './execute-api-arn.js';
 import type { Route } from './route-table.js';
 
