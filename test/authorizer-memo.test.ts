@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { permittedRoutes } from '../lib/authorizer/access.js';
-import { createAuthorizer, DOCUMENT_MEMO_SIZE, STAGE_MEMO_SIZE, TARGET_MEMO_SIZE } from '../lib/authorizer/authorizer.js';
+import { permissionsOf } from '../lib/authorizer/access.js';
+import { createAuthorizer } from '../lib/authorizer/authorizer.js';
+import { DOCUMENT_MEMO_SIZE, STAGE_MEMO_SIZE, TARGET_MEMO_SIZE } from '../lib/authorizer/decision-memo.js';
 import type { TokenClaims } from '../lib/jwt/claims.js';
 import { loadConfig } from '../lib/authorizer/config.js';
 import { authorizerContext, buildPolicy } from '../lib/authorizer/policy.js';
@@ -17,10 +18,14 @@ const claimsOf = (subject: string, scopes: string[], audiences: string[] = [CALE
   issuer: 'https://issuer.example/', subject, audiences, expiresAt: 2 ** 31, clientId: undefined, scopes: new Set(scopes), tokenUse: 'user',
 });
 
-/** An authorizer whose verifier answers with `next.token` (the same object, as a decision-cache hit does). */
+/**
+ * An authorizer whose verifier answers with `next.token` (the same object, as a decision-cache hit
+ * does), said to be a hit unless the decision cache is off.
+ */
 function authorizerWith(env: Record<string, string> = {}) {
   const next: { token: VerifiedToken } = { token: { claims: claimsOf('usr', ['read']), kid: 'k' } };
-  const verifier = { verify: async () => next.token, verifyNow: () => next.token, cacheHits: 0 } as unknown as TokenVerifier;
+  const cached = env['AUTH_DECISION_CACHE_SIZE'] !== '0';
+  const verifier = { verify: async () => next.token, verifyNow: () => ({ verified: next.token, cached }) } as unknown as TokenVerifier;
   const authorize = createAuthorizer({
     config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks', ...env }),
     routes: TABLE,
@@ -31,7 +36,7 @@ function authorizerWith(env: Record<string, string> = {}) {
 }
 
 const expected = (claims: TokenClaims, stage: string): APIGatewayAuthorizerResult =>
-  buildPolicy(claims.subject, stage, permittedRoutes(TABLE, claims), authorizerContext(claims));
+  buildPolicy(claims.subject, stage, permissionsOf(TABLE, claims).permitted, authorizerContext(claims));
 
 describe('authorizer memos', () => {
   it('a flood of distinct request paths keeps the methodArn memo bounded, and every decision right', async () => {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-import { type Environment, isAllowedKeyUrl, loadConfig } from '../lib/authorizer/config.js';
+import { type Environment, loadConfig } from '../lib/authorizer/config.js';
+import { isAllowedKeyUrl } from '../lib/jwt/key-url.js';
 import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
 import { fetchJson } from '../lib/jwt/fetch-json.js';
 import { IssuerKeys, type JwksEvent } from '../lib/jwt/issuer-keys.js';

@@ -28,7 +28,7 @@ import { after, before, describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import fc from 'fast-check';
 import routeTableDocument from '../routes.json' with { type: 'json' };
-import { permittedRoutes } from '../lib/authorizer/access.js';
+import { permissionsOf } from '../lib/authorizer/access.js';
 import { createAuthorizer } from '../lib/authorizer/authorizer.js';
 import { parseBearerToken } from '../lib/authorizer/bearer.js';
 import type { TokenClaims } from '../lib/jwt/claims.js';
@@ -517,7 +517,7 @@ describe('property: policy soundness (routes.json)', () => {
   // that authorize() builds every policy anew instead of reusing one it derived before.
   let currentClaims: TokenClaims | undefined;
   const stubVerified = () => ({ claims: structuredClone(currentClaims!), kid: 'stub' });
-  const stubVerifier = { verify: async () => stubVerified(), verifyNow: stubVerified } as unknown as TokenVerifier;
+  const stubVerifier = { verify: async () => stubVerified(), verifyNow: () => ({ verified: stubVerified(), cached: false }) } as unknown as TokenVerifier;
   const authorize = createAuthorizer({
     config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
     routes: TABLE,
@@ -529,7 +529,7 @@ describe('property: policy soundness (routes.json)', () => {
   const warmAuthorize = createAuthorizer({
     config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
     routes: TABLE,
-    verifier: { verify: async () => warmVerified!, verifyNow: () => warmVerified! } as unknown as TokenVerifier,
+    verifier: { verify: async () => warmVerified!, verifyNow: () => ({ verified: warmVerified!, cached: true }) } as unknown as TokenVerifier,
   });
 
   const eventFor = (shape: 'TOKEN' | 'REQUEST' | 'HTTP', arn: string) => {
@@ -574,7 +574,7 @@ describe('property: policy soundness (routes.json)', () => {
       async (claims, stage, requests, id, shape) => {
         const prefix = stagePrefixOf(stage);
         // The pure layer.
-        const permitted = permittedRoutes(TABLE, claims);
+        const permitted = permissionsOf(TABLE, claims).permitted;
         const policy = buildPolicy(claims.subject, prefix, permitted, authorizerContext(claims));
         assertPolicyShape(policy);
         checkPolicy(policy, claims, stage, [id, 'x'], requests);
@@ -672,7 +672,7 @@ describe('property: policy soundness (routes.json)', () => {
       const isolated = createAuthorizer({
         config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
         routes: TABLE,
-        verifier: { verify: async () => next, verifyNow: () => next } as unknown as TokenVerifier,
+        verifier: { verify: async () => next, verifyNow: () => ({ verified: next, cached: true }) } as unknown as TokenVerifier,
       });
       const arn = `${prod}/GET/calendar/v1/events`;
       const first = await isolated(eventFor(shape, arn));
@@ -685,10 +685,10 @@ describe('property: policy soundness (routes.json)', () => {
 
       next = tokenB;
       const other = await isolated(eventFor(shape, arn));
-      assert.deepEqual(other.result, buildPolicy(otherSubject, prod, permittedRoutes(TABLE, claims), authorizerContext(tokenB.claims)), 'another token got the mutated policy');
+      assert.deepEqual(other.result, buildPolicy(otherSubject, prod, permissionsOf(TABLE, claims).permitted, authorizerContext(tokenB.claims)), 'another token got the mutated policy');
       next = tokenA;
       const again = await isolated(eventFor(shape, arn));
-      assert.deepEqual(again.result, buildPolicy(claims.subject, prod, permittedRoutes(TABLE, claims), authorizerContext(claims)), 'the same token got the mutated policy');
+      assert.deepEqual(again.result, buildPolicy(claims.subject, prod, permissionsOf(TABLE, claims).permitted, authorizerContext(claims)), 'the same token got the mutated policy');
     }), runs(0.25));
   });
 });
@@ -739,9 +739,9 @@ describe('property: policy soundness over arbitrary route tables', () => {
         const table = parseRouteTable(document);
         const claims: TokenClaims = { ...rules, issuer: 'i', subject: 's', expiresAt: 0, clientId: undefined };
         const expected = document.apis.flatMap((api) => api.routes.filter((route) => rulesPermit({ ...route, audience: api.audience }, claims)).map((route) => `${route.method} ${route.path}`));
-        assert.deepEqual(permittedRoutes(table, claims).map((route) => `${route.method} ${route.path}`), expected);
+        assert.deepEqual(permissionsOf(table, claims).permitted.map((route) => `${route.method} ${route.path}`), expected);
         const prefix = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
-        const policy = buildPolicy('s', prefix, permittedRoutes(table, claims), undefined);
+        const policy = buildPolicy('s', prefix, permissionsOf(table, claims).permitted, undefined);
         const statement = policy.policyDocument.Statement[0] as { Effect: string; Resource: string[] };
         if (expected.length === 0) {
           assert.deepEqual(statement, { Action: 'execute-api:Invoke', Effect: 'Deny', Resource: [`${prefix}/*`] });
@@ -762,7 +762,7 @@ describe('property: policy soundness over arbitrary route tables', () => {
         const table = parseRouteTable(document);
         const claims: TokenClaims = { ...rules, issuer: 'i', subject: 's', expiresAt: 0, clientId: undefined };
         const prefix = 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod';
-        const policy = buildPolicy('s', prefix, permittedRoutes(table, claims), undefined);
+        const policy = buildPolicy('s', prefix, permissionsOf(table, claims).permitted, undefined);
         for (const { method, segments } of requests) {
           const path = `/${segments.join('/')}`;
           const route = findRoute(table, method, path);

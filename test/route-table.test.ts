@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { decideAccess, permittedRoutes } from '../lib/authorizer/access.js';
+import { accessTo, permissionsOf } from '../lib/authorizer/access.js';
 import type { TokenClaims } from '../lib/jwt/claims.js';
 import { parseExecuteApiArn } from '../lib/authorizer/execute-api-arn.js';
 import { authorizerContext, buildPolicy } from '../lib/authorizer/policy.js';
@@ -21,9 +21,9 @@ function claims(overrides: Partial<TokenClaims>): TokenClaims {
 /** The policy the authorizer would return for this token on this request. */
 function policyFor(tokenClaims: TokenClaims, method: string, path: string) {
   const arn = parseExecuteApiArn(arnFor(method, path));
-  const permitted = permittedRoutes(table, tokenClaims);
-  const access = decideAccess(table, tokenClaims, permitted, arn.method, arn.path);
-  return { access, policy: buildPolicy(tokenClaims.subject, arn.stagePrefix, permitted, authorizerContext(tokenClaims)) };
+  const permissions = permissionsOf(table, tokenClaims);
+  const access = accessTo(findRoute(table, arn.method, arn.path), tokenClaims, permissions);
+  return { access, policy: buildPolicy(tokenClaims.subject, arn.stagePrefix, permissions.permitted, authorizerContext(tokenClaims)) };
 }
 
 const CALENDAR_ROUTES: [string, string][] = [

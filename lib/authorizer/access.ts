@@ -1,6 +1,21 @@
+/**
+ * The one judge of what a token may call: which APIs its audience names, which of their routes it
+ * may call, and why a route it may not call is refused. Pure: the same claims and route table
+ * always give the same answer.
+ */
 import type { TokenClaims } from '../jwt/claims.js';
 import type { ReasonCode } from '../errors.js';
-import { type Route, type RouteTable, findRoute } from './route-table.js';
+import type { ApiDefinition, Route, RouteTable } from './route-table.js';
+
+/** What a token may call, whichever route was requested. */
+export interface Permissions {
+  /** The APIs of the table that the token's audience names; none means the token is for no API here. */
+  apis: ReadonlySet<ApiDefinition>;
+  /** Every route the token may call, in table order. */
+  permitted: readonly Route[];
+  /** The permitted routes by their table index: tokens with the same key share a policy document. */
+  key: string;
+}
 
 export interface AccessDecision {
   /** Whether the requested route is among the permitted ones, and if not, why. */
@@ -9,35 +24,42 @@ export interface AccessDecision {
   route: Route | undefined;
 }
 
-/** Whether a token's audience, scopes and kind satisfy one route. */
-export function routePermits(route: Route, claims: TokenClaims): boolean {
-  if (!claims.audiences.includes(route.api.audience)) return false;
+/** Whether a token whose audience names the route's API also has the route's kind and scopes. */
+function meetsRoute(route: Route, claims: TokenClaims): boolean {
   if (route.requireUser && claims.tokenUse !== 'user') return false;
   return route.scopes.every((scope) => claims.scopes.has(scope));
 }
 
-function refusalReason(route: Route, claims: TokenClaims): ReasonCode {
-  if (!claims.audiences.includes(route.api.audience)) return 'audience_mismatch';
+/**
+ * Every route the token may call. API Gateway caches the policy per token and reuses it for other
+ * routes, so the policy must be the same whichever route was asked. Only the APIs of the token's
+ * audiences are looked at, so a large table costs a request no more than its own API's routes.
+ */
+export function permissionsOf(table: RouteTable, claims: TokenClaims): Permissions {
+  const apis = new Set<ApiDefinition>();
+  const permitted: Route[] = [];
+  let key = '';
+  for (const api of table.apis) {
+    if (!claims.audiences.includes(api.audience)) continue;
+    apis.add(api);
+    for (const route of api.routes) {
+      if (!meetsRoute(route, claims)) continue;
+      permitted.push(route);
+      key += `${route.index},`;
+    }
+  }
+  return { apis, permitted, key };
+}
+
+/** The decision for one requested route (`findRoute`'s answer), given what the token may call. */
+export function accessTo(route: Route | undefined, claims: TokenClaims, permissions: Permissions): AccessDecision {
+  if (route === undefined) return { allowed: false, reason: 'route_unknown', route };
+  if (permissions.permitted.includes(route)) return { allowed: true, reason: undefined, route };
+  return { allowed: false, reason: refusalReason(route, claims, permissions), route };
+}
+
+function refusalReason(route: Route, claims: TokenClaims, permissions: Permissions): ReasonCode {
+  if (!permissions.apis.has(route.api)) return 'audience_mismatch';
   if (route.requireUser && claims.tokenUse !== 'user') return 'user_token_required';
   return 'insufficient_scope';
-}
-
-/**
- * Every route the token may call, whichever route was requested. API Gateway caches the policy
- * per token and reuses it for other routes, so the policy must be the same for all of them.
- */
-export function permittedRoutes(table: RouteTable, claims: TokenClaims): Route[] {
-  return table.routes.filter((route) => routePermits(route, claims));
-}
-
-/** Decides a request. Pure: the same claims and route table always give the same answer. */
-export function decideAccess(table: RouteTable, claims: TokenClaims, permitted: readonly Route[], method: string, path: string): AccessDecision {
-  return accessTo(findRoute(table, method, path), claims, permitted);
-}
-
-/** decideAccess for a request whose route (`findRoute`'s answer) is already known. */
-export function accessTo(route: Route | undefined, claims: TokenClaims, permitted: readonly Route[]): AccessDecision {
-  if (route === undefined) return { allowed: false, reason: 'route_unknown', route };
-  const allowed = permitted.includes(route);
-  return { allowed, reason: allowed ? undefined : refusalReason(route, claims), route };
 }

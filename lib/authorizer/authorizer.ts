@@ -1,14 +1,14 @@
-import type { APIGatewayAuthorizerResult, PolicyDocument } from 'aws-lambda';
-import { accessTo, routePermits } from './access.js';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { AuthError, type ReasonCode } from '../errors.js';
+import type { TokenVerifier, Verification } from '../jwt/token-verifier.js';
+import { accessTo } from './access.js';
 import { parseBearerToken } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
-import { AuthError, type ReasonCode } from '../errors.js';
+import { DecisionMemo, type Target } from './decision-memo.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
-import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
-import { authorizerContext, authorizerResult, buildPolicy, ownedCopy, policyDocument } from './policy.js';
-import { LruCache } from '../shared/lru-cache.js';
-import { findRoute, type Route, type RouteTable } from './route-table.js';
-import type { TokenVerifier, VerifiedToken } from '../jwt/token-verifier.js';
+import type { ExecuteApiArn } from './execute-api-arn.js';
+import { buildPolicy, ownedResult } from './policy.js';
+import type { RouteTable } from './route-table.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
 
@@ -50,113 +50,31 @@ function refusal(
   };
 }
 
-/** Requests remembered per methodArn (parsed ARN, matched route); bounded, as paths carry ids. */
-export const TARGET_MEMO_SIZE = 256;
-/** Policy documents remembered per stage, and per stage per set of permitted routes. */
-export const STAGE_MEMO_SIZE = 64;
-export const DOCUMENT_MEMO_SIZE = 64;
-
-/** What a methodArn names: parsed and matched against the route table once, then remembered. */
-interface Target {
-  arn: ExecuteApiArn;
-  route: Route | undefined;
-  /** The decision's `route` field. */
-  label: string;
-}
-
-/** What a token may call; `key` names the permitted routes by their index in the table. */
-interface Permissions {
-  /** Whether any API of the table has one of the token's audiences. */
-  served: boolean;
-  permitted: Route[];
-  key: string;
-}
-
 /**
- * Builds the decision function once per container. Every failure path, expected or not, ends
- * in a refusal: nothing here can turn an exception into an allow.
+ * Builds the decision function once per container: event → bearer token → verified token →
+ * access to the requested route → policy. Every failure path, expected or not, ends in a refusal:
+ * nothing here can turn an exception into an allow.
  */
 export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
-  // A methodArn is parsed and matched once: its parse and route never change. Only a valid ARN is
-  // remembered (an invalid one throws before), and the memo is bounded: a flood of distinct paths
-  // only costs the parse it would have cost anyway.
-  const targets = new LruCache<string, Target>(TARGET_MEMO_SIZE);
-  const targetOf = (methodArn: string): Target => {
-    let target = targets.get(methodArn);
-    if (target === undefined) {
-      const arn = Object.freeze(parseExecuteApiArn(methodArn));
-      const route = findRoute(routes, arn.method, arn.path);
-      target = Object.freeze({ arn, route, label: `${arn.method} ${route?.path ?? arn.path}` });
-      targets.set(methodArn, target);
-    }
-    return target;
-  };
+  const memo = new DecisionMemo(routes);
 
-  // The policy document depends only on the stage and the set of permitted routes: tokens that may
-  // call the same routes share it. A token the verifier remembers (the same object back from its
-  // decision cache) also keeps its permitted routes and its results per stage.
-  const documents = new LruCache<string, LruCache<string, PolicyDocument>>(STAGE_MEMO_SIZE);
-  const documentFor = (stagePrefix: string, { permitted, key }: Permissions): PolicyDocument => {
-    let byRoutes = documents.get(stagePrefix);
-    if (byRoutes === undefined) documents.set(stagePrefix, (byRoutes = new LruCache(DOCUMENT_MEMO_SIZE)));
-    let document = byRoutes.get(key);
-    if (document === undefined) byRoutes.set(key, (document = policyDocument(stagePrefix, permitted)));
-    return document;
-  };
-  // Only the APIs of the token's audiences are looked at, so a large table costs a request no more
-  // than its own API's routes. The table lists routes API by API, so the order is the table's.
-  const routeIndex = new Map(routes.routes.map((route, index) => [route, index]));
-  const permissionsOf = (claims: VerifiedToken['claims']): Permissions => {
-    const permitted: Route[] = [];
-    let key = '';
-    let served = false;
-    for (const api of routes.apis) {
-      if (!claims.audiences.includes(api.audience)) continue;
-      served = true;
-      for (const route of api.routes) {
-        if (!routePermits(route, claims)) continue;
-        permitted.push(route);
-        key += `${routeIndex.get(route)!},`;
-      }
-    }
-    return { served, permitted, key };
-  };
-  // Only worth keeping when the verifier can hand the same token object back.
-  const remembers = config.decisionCacheSize > 0;
-  const perToken = new WeakMap<VerifiedToken, { permissions: Permissions; results: Map<string, APIGatewayAuthorizerResult> }>();
-  const resultFor = (verified: VerifiedToken, stagePrefix: string): { permitted: Route[]; result: APIGatewayAuthorizerResult } => {
-    let derived = perToken.get(verified);
-    if (derived === undefined) {
-      derived = { permissions: permissionsOf(verified.claims), results: new Map() };
-      if (remembers) perToken.set(verified, derived);
-    }
-    const { permissions, results } = derived;
-    if (!permissions.served) throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
-    let result = results.get(stagePrefix);
-    if (result === undefined) {
-      result = authorizerResult(verified.claims.subject, documentFor(stagePrefix, permissions), authorizerContext(verified.claims));
-      if (remembers) results.set(stagePrefix, result);
-    }
-    return { permitted: permissions.permitted, result };
-  };
-
-  const decide = (request: AuthorizationRequest, target: Target, verified: VerifiedToken, cached: boolean): Decision => {
+  const decide = (request: AuthorizationRequest, target: Target, verification: Verification): Decision => {
     try {
-      const { claims, kid } = verified;
-      const { permitted, result: policy } = resultFor(verified, target.arn.stagePrefix);
-      const access = accessTo(target.route, claims, permitted);
+      const { claims, kid } = verification.verified;
+      const { permissions, context } = memo.grant(verification);
+      if (permissions.apis.size === 0) throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
+      const access = accessTo(target.route, claims, permissions);
       return {
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,
         detail: undefined,
-        // A deep copy: the caller owns what it gets (serverless offline, for one, rewrites `context`).
-        result: ownedCopy(policy),
+        result: ownedResult(claims.subject, memo.document(target.arn.stagePrefix, permissions), context),
         api: request.api,
         route: target.label,
         sub: claims.subject,
         clientId: claims.clientId,
         kid,
-        cached,
+        cached: verification.cached,
       };
     } catch (error) {
       return refusal(request, target.arn, error);
@@ -172,28 +90,21 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
     let arn: ExecuteApiArn | undefined;
     try {
       request = normalizeEvent(event);
-      const target = targetOf(request.arn);
+      const target = memo.target(request.arn);
       arn = target.arn;
       const token = parseBearerToken(request.authorization, config.maxTokenBytes);
-      const hitsBefore = verifier.cacheHits;
-      const verified = verifier.verifyNow(token);
-      if (!(verified instanceof Promise)) return decide(request, target, verified, verifier.cacheHits !== hitsBefore);
+      const verification = verifier.verifyNow(token);
+      if (!(verification instanceof Promise)) return decide(request, target, verification);
       const knownRequest = request;
-      return verified.then(
-        // A hit is always answered at once: an awaited verification is never one (and the shared
-        // counter may have moved meanwhile for other requests).
-        (value) => decide(knownRequest, target, value, false),
+      return verification.then(
+        (value) => decide(knownRequest, target, value),
         (error: unknown) => refusal(knownRequest, target.arn, error),
       );
     } catch (error) {
       return refusal(request, arn, error);
     }
   }
-  /** How many entries the memos hold, for tests: each is bounded. */
-  authorize.memoSizes = () => ({
-    targets: targets.size,
-    stages: documents.size,
-    documents: [...documents.keys()].reduce((sum, stage) => sum + documents.peek(stage)!.size, 0),
-  });
+  /** @internal How many entries the memos hold, for tests: each is bounded. */
+  authorize.memoSizes = () => memo.sizes();
   return authorize;
 }

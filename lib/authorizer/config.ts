@@ -1,38 +1,18 @@
 import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from '../jwt/algorithms.js';
 import { ConfigError } from '../errors.js';
+import { isAllowedKeyUrl } from '../jwt/key-url.js';
+import type { TokenVerifierOptions, TrustedIssuer } from '../jwt/token-verifier.js';
 import type { MetricsOptions } from '../shared/metrics.js';
 import { SCOPE_CLAIMS, type ScopeClaim } from '../jwt/scopes.js';
 
-export interface IssuerConfig {
-  /** The exact `iss` value tokens carry. Compared byte for byte. */
-  issuer: string;
-  /** Where this issuer's JWKS lives; undefined means "ask the OpenID discovery document". */
-  jwksUri: string | undefined;
-}
+/** One trusted issuer, as configured. */
+export type IssuerConfig = TrustedIssuer;
 
-export interface JwksOptions {
-  /** Minimum time between two fetches of one issuer's JWKS, whatever triggers them. */
-  cooldownSeconds: number;
-  /** Time allowed for one fetch, from connect to the last byte. */
-  timeoutMs: number;
-  /** Largest JWKS or discovery document accepted. */
-  maxResponseBytes: number;
-  /** Age after which a key set is refreshed in the background. */
-  maxAgeSeconds: number;
-}
-
-export interface AuthorizerConfig {
+/** The verifier's options, and what only the authorizer's handler uses. */
+export interface AuthorizerConfig extends TokenVerifierOptions {
   issuers: IssuerConfig[];
   algorithms: Algorithm[];
-  clockToleranceSeconds: number;
   scopeClaims: ScopeClaim[];
-  /** Require the RFC 9068 JOSE header `typ: at+jwt`. */
-  requireAccessTokenType: boolean;
-  maxTokenBytes: number;
-  jwks: JwksOptions;
-  /** Verified tokens remembered per container (LRU); 0 turns the decision cache off. */
-  decisionCacheSize: number;
-  /** JWKS known at deploy time, per issuer, loaded at cold start instead of fetched. */
   jwksSnapshot: Map<string, unknown>;
   /** Start fetching each issuer's JWKS (those without a snapshot) at init, not at the first request. */
   jwksPrefetch: boolean;
@@ -58,15 +38,6 @@ export const DEFAULTS = {
 
 function list(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-}
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
-
-/** https everywhere; plain http only to this machine, for the local stack and tests. */
-export function isAllowedKeyUrl(url: URL): boolean {
-  if (url.protocol === 'https:') return true;
-  // An address literal, not a name: `127.evil.example` is somebody else's host.
-  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || /^127(\.\d{1,3}){3}$/.test(url.hostname));
 }
 
 function parseUrl(variable: string, value: string, what: string): URL {

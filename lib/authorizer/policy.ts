@@ -50,21 +50,21 @@ export function authorizerResult(principalId: string, document: PolicyDocument, 
 }
 
 /**
- * A deep copy of a result built here. Documents and contexts are shared between calls (per token
- * shape, per remembered token), so each caller gets its own: a wrapper or an emulator that edits
- * what it received must not change what the next request is given.
+ * A result of its own around a shared document and context. Documents are shared by every token
+ * with the same permitted routes, and a context by every use of a remembered token, so each
+ * caller gets copies: a wrapper or an emulator that edits what it received (serverless offline
+ * rewrites `context`) must not change what the next request is given.
  */
-export function ownedCopy(result: APIGatewayAuthorizerResult): APIGatewayAuthorizerResult {
-  const copy: APIGatewayAuthorizerResult = {
-    principalId: result.principalId,
+export function ownedResult(principalId: string, document: PolicyDocument, context: AuthorizerContext): APIGatewayAuthorizerResult {
+  return {
+    principalId,
     policyDocument: {
-      Version: result.policyDocument.Version,
-      Statement: result.policyDocument.Statement.map((statement) => {
+      Version: document.Version,
+      Statement: document.Statement.map((statement) => {
         const resource = (statement as { Resource?: unknown }).Resource;
         return (Array.isArray(resource) ? { ...statement, Resource: [...resource] as string[] } : { ...statement }) as Statement;
       }),
     },
+    context: { ...context },
   };
-  if (result.context !== undefined && result.context !== null) copy.context = { ...result.context };
-  return copy;
 }

@@ -15,6 +15,8 @@ export interface Route {
   readonly segments: readonly (string | undefined | '+')[];
   /** How many segments are literals: the more, the more specific the route. */
   readonly literals: number;
+  /** The route's position in the whole table: names it in memo keys. */
+  readonly index: number;
 }
 
 export interface ApiDefinition {
@@ -103,7 +105,7 @@ export function parseRouteTable(document: unknown): RouteTable {
       if (routeKeys.has(shape)) throw new RouteTableError(routeWhere, `${method} ${path} is declared twice`);
       routeKeys.add(shape);
       const literals = segments.filter((segment) => segment !== undefined && segment !== '+').length;
-      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments, literals };
+      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments, literals, index: routes.length };
       api.routes.push(route);
       routes.push(route);
     });

@@ -1,4 +1,5 @@
 import { AuthError } from '../errors.js';
+import type { LruCache } from '../shared/lru-cache.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -13,11 +14,6 @@ export interface DecodedJwt {
 // Three base64url segments; the signature may be empty so that `alg: none` is refused by the
 // algorithm check, with a clearer reason than "malformed".
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
-// Tokens from one issuer share a handful of headers ({alg, typ, kid}); parsing each once saves
-// a JSON.parse per request. Bounded: a flood of distinct headers only costs the parse.
-const HEADER_CACHE_SIZE = 32;
-const headerCache = new Map<string, JsonObject>();
 
 function parseJsonObject(segment: string, what: string): JsonObject {
   // Buffer's decoder silently skips invalid characters, but the pattern above already allowed
@@ -35,20 +31,21 @@ function parseJsonObject(segment: string, what: string): JsonObject {
   return value as JsonObject;
 }
 
-function parseHeader(segment: string): JsonObject {
-  const cached = headerCache.get(segment);
+/** A header is parsed once per distinct segment when the caller keeps a cache of them. */
+function parseHeader(segment: string, cache: LruCache<string, JsonObject> | undefined): JsonObject {
+  const cached = cache?.get(segment);
   if (cached !== undefined) return cached;
   const header = Object.freeze(parseJsonObject(segment, 'header'));
-  if (headerCache.size >= HEADER_CACHE_SIZE) headerCache.delete(headerCache.keys().next().value as string);
-  headerCache.set(segment, header);
+  cache?.set(segment, header);
   return header;
 }
 
 /**
  * Splits a compact JWS into its parts. Decoding proves nothing: callers must verify the
- * signature before trusting any claim.
+ * signature before trusting any claim. `headerCache` (the verifier's) holds parsed headers,
+ * frozen, by their encoded segment.
  */
-export function decodeJwt(token: string): DecodedJwt {
+export function decodeJwt(token: string, headerCache?: LruCache<string, JsonObject>): DecodedJwt {
   if (!COMPACT_JWS.test(token)) {
     const parts = token.split('.').length;
     throw new AuthError('token_malformed', parts === 3 ? 'a segment is not base64url' : `expected 3 dot-separated parts, got ${parts}`);
@@ -58,7 +55,7 @@ export function decodeJwt(token: string): DecodedJwt {
   const signaturePart = token.slice(secondDot + 1);
   if (signaturePart.length % 4 === 1) throw new AuthError('token_malformed', 'signature is not base64url');
   return {
-    header: parseHeader(token.slice(0, firstDot)),
+    header: parseHeader(token.slice(0, firstDot), headerCache),
     payload: parseJsonObject(token.slice(firstDot + 1, secondDot), 'payload'),
     signingInput: token.slice(0, secondDot),
     signature: Buffer.from(signaturePart, 'base64url'),

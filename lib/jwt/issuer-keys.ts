@@ -1,21 +1,20 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { type Algorithm, keyFitsAlgorithm, MIN_RSA_MODULUS_BITS } from './algorithms.js';
-import { isAllowedKeyUrl, type JwksOptions } from '../authorizer/config.js';
+import type { KeyObject } from 'node:crypto';
 import { AuthError } from '../errors.js';
-import { type FetchJson } from './fetch-json.js';
+import type { Algorithm } from './algorithms.js';
+import type { FetchJson } from './fetch-json.js';
+import { importJwk, type JwkMembers, jwkRefusal, keyForAlgorithm, type TrustedKey } from './jwk.js';
+import { isAllowedKeyUrl } from './key-url.js';
 
-/** A verification key from the issuer's JWKS, imported once and reused for every request. */
-export interface TrustedKey {
-  kid: string;
-  kty: string;
-  crv: string | undefined;
-  alg: string | undefined;
-  key: KeyObject;
-  /**
-   * The published members that make this key what it is. An issuer may put new material (or a
-   * new alg pin) under an old kid: what was verified under the old one must not outlive it.
-   */
-  fingerprint: string;
+/** How one issuer's key set is fetched and kept. */
+export interface JwksOptions {
+  /** Minimum time between two fetches of one issuer's JWKS, whatever triggers them. */
+  cooldownSeconds: number;
+  /** Time allowed for one fetch, from connect to the last byte. */
+  timeoutMs: number;
+  /** Largest JWKS or discovery document accepted. */
+  maxResponseBytes: number;
+  /** Age after which a key set is refreshed in the background. */
+  maxAgeSeconds: number;
 }
 
 export interface JwksEvent {
@@ -36,35 +35,6 @@ export interface IssuerKeysOptions extends JwksOptions {
 // Without any key, waiting a full cooldown after a failed fetch would refuse every request for
 // that long; a short backoff still stops a flood from turning into a flood of fetches.
 const NO_KEYS_BACKOFF_MS = 2000;
-
-/** Why a JWKS entry can never be a verification key, from its members alone; undefined if it may be. */
-function refusalOf(jwk: Record<string, unknown>): string | undefined {
-  const { kid, kty, crv, alg, use } = jwk;
-  if (typeof kid !== 'string' || kid === '') return 'it has no "kid"';
-  if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP') return `its kty "${String(kty)}" is not a public-key type`;
-  if (use !== undefined && use !== 'sig') return `its "use" is "${String(use)}", not "sig"`;
-  const keyOps = jwk['key_ops'];
-  if (keyOps !== undefined && !(Array.isArray(keyOps) && keyOps.includes('verify'))) return 'its "key_ops" do not include "verify"';
-  if (alg !== undefined && typeof alg !== 'string') return 'its "alg" is not a string';
-  if (crv !== undefined && typeof crv !== 'string') return 'its "crv" is not a string';
-  if ('d' in jwk) return 'it holds private key material';
-  return undefined;
-}
-
-/** Imports an entry that passed refusalOf; the reason as a string if node:crypto refuses it or it is too weak. */
-function importKey(jwk: Record<string, unknown>): TrustedKey | string {
-  const { kid, kty, crv, alg, use, n, e, x, y } = jwk as { kid: string; kty: string; crv: string | undefined; alg: string | undefined } & Record<string, unknown>;
-  let key: KeyObject;
-  try {
-    key = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
-  } catch {
-    return 'it is not a valid public JWK';
-  }
-  if (kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_MODULUS_BITS) {
-    return `its RSA modulus is under ${MIN_RSA_MODULUS_BITS} bits`;
-  }
-  return { kid, kty, crv, alg, key, fingerprint: JSON.stringify([kty, crv, alg, use, n, e, x, y]) };
-}
 
 /**
  * One trusted issuer's keys. Lives at module scope so warm invocations share it.
@@ -88,7 +58,7 @@ export class IssuerKeys {
    * importing (createPublicKey, ~0.1-0.5 ms each on a cold start) waits until a token names the
    * kid, so a cold start imports the one key it needs, not the whole set.
    */
-  private pending = new Map<string, Record<string, unknown>>();
+  private pending = new Map<string, JwkMembers>();
   /** Kids the JWKS publishes but we refused to import, and why, so the refusal can say so. */
   private unusable = new Map<string, string>();
   private loaded = false;
@@ -174,7 +144,7 @@ export class IssuerKeys {
     const key = this.trusted(kid);
     if (key === undefined) return undefined;
     this.refreshIfStale();
-    return this.checked(key, alg);
+    return keyForAlgorithm(key, alg);
   }
 
   /** The key to verify a token with `kid` and `alg`. Throws AuthError when there is none. */
@@ -193,7 +163,7 @@ export class IssuerKeys {
       }
       throw new AuthError('kid_unknown', `no key "${kid}" in the JWKS of ${this.issuer}`);
     }
-    return this.checked(key, alg);
+    return keyForAlgorithm(key, alg);
   }
 
   private async fetchForRequest(): Promise<void> {
@@ -227,7 +197,7 @@ export class IssuerKeys {
     const jwk = this.pending.get(kid);
     if (jwk === undefined) return undefined;
     this.pending.delete(kid);
-    const imported = importKey(jwk);
+    const imported = importJwk(jwk);
     if (typeof imported === 'string') {
       this.unusable.set(kid, imported);
       this.emit('jwks_key_skipped', `key "${kid}": ${imported}`);
@@ -237,12 +207,6 @@ export class IssuerKeys {
     return imported;
   }
 
-  private checked(key: TrustedKey, alg: Algorithm): KeyObject {
-    if (!keyFitsAlgorithm(key, alg)) {
-      throw new AuthError('key_unsuitable', `key "${key.kid}" (${key.kty}${key.crv ? ' ' + key.crv : ''}${key.alg ? ', alg ' + key.alg : ''}) cannot verify ${alg}`);
-    }
-    return key.key;
-  }
 
   private refresh(): Promise<void> {
     if (this.inFlight !== undefined) return this.inFlight;
@@ -298,12 +262,12 @@ export class IssuerKeys {
     const candidates = list.filter((jwk): jwk is Record<string, unknown> => typeof jwk === 'object' && jwk !== null && !Array.isArray(jwk));
     const kidCounts = new Map<unknown, number>();
     for (const jwk of candidates) kidCounts.set(jwk['kid'], (kidCounts.get(jwk['kid']) ?? 0) + 1);
-    const pending = new Map<string, Record<string, unknown>>();
+    const pending = new Map<string, JwkMembers>();
     const unusable = new Map<string, string>();
     for (const jwk of candidates) {
       const kid = jwk['kid'];
       // Two keys under one kid make the choice ambiguous; trust neither.
-      const refusal = (kidCounts.get(kid) ?? 0) > 1 ? 'the JWKS holds more than one key with this kid' : refusalOf(jwk);
+      const refusal = (kidCounts.get(kid) ?? 0) > 1 ? 'the JWKS holds more than one key with this kid' : jwkRefusal(jwk);
       if (refusal !== undefined) {
         if (typeof kid === 'string') unusable.set(kid, refusal);
         this.emit('jwks_key_skipped', `key "${typeof kid === 'string' ? kid : '?'}": ${refusal}`);
