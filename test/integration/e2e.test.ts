@@ -4,10 +4,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CALENDAR_API, GEOCODING_API } from '../local/issuer.js';
-import { freePort, type RunningStack, startStack } from '../local/stack.js';
-import { clientCredentialsToken, TokenRequestError, userToken } from '../local/token-client.js';
-import { b64url, signWith } from './helpers/jwt.js';
+import { CALENDAR_API, GEOCODING_API } from '../../local/issuer.js';
+import { freePort, type RunningStack, startStack } from '../../local/stack.js';
+import { clientCredentialsToken, TokenRequestError, userToken } from '../../local/token-client.js';
+import { b64url, signWith } from '../helpers/jwt.js';
 
 // The whole local stack, as `npm start` runs it, on random ports: real issuer, real dynalite,
 // real serverless offline running the bundled authorizer and sample APIs.

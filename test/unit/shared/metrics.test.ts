@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../lib/authorizer/config.js';
-import { ConfigError } from '../lib/errors.js';
-import { embeddedMetrics } from '../lib/shared/metrics.js';
+import { loadConfig } from '../../../lib/authorizer/config.js';
+import { ConfigError } from '../../../lib/errors.js';
+import { embeddedMetrics } from '../../../lib/shared/metrics.js';
 
 describe('embedded metric format', () => {
   it('declares every metric and dimension it carries, with the values at the top level', () => {

@@ -3,10 +3,10 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { parseRouteTable } from '../lib/authorizer/route-table.js';
+import { parseRouteTable } from '../../lib/authorizer/route-table.js';
 
-const root = new URL('..', import.meta.url).pathname;
-const table = parseRouteTable(JSON.parse(readFileSync(new URL('../routes.json', import.meta.url), 'utf8')));
+const root = new URL('../..', import.meta.url).pathname;
+const table = parseRouteTable(JSON.parse(readFileSync(new URL('../../routes.json', import.meta.url), 'utf8')));
 
 interface FunctionConfig {
   handler: string;

@@ -6,14 +6,14 @@ import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { ApiRequest } from '../lib/samples/api-event.js';
-import { handleCalendarRequest } from '../lib/samples/calendar/api.js';
-import { DynamoEventStore } from '../lib/samples/calendar/store.js';
-import { Gazetteer } from '../lib/samples/geocoding/gazetteer.js';
-import { reverseGeocode } from '../lib/samples/geocoding/api.js';
-import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
-import { JwksServer } from './helpers/jwks-server.js';
-import { arnFor } from './helpers/policy.js';
+import type { ApiRequest } from '../../lib/samples/api-event.js';
+import { handleCalendarRequest } from '../../lib/samples/calendar/api.js';
+import { DynamoEventStore } from '../../lib/samples/calendar/store.js';
+import { Gazetteer } from '../../lib/samples/geocoding/gazetteer.js';
+import { reverseGeocode } from '../../lib/samples/geocoding/api.js';
+import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
+import { JwksServer } from '../helpers/jwks-server.js';
+import { arnFor } from '../helpers/policy.js';
 
 // A full garbage collection on demand, so heap figures mean what is retained.
 setFlagsFromString('--expose-gc');
@@ -37,7 +37,7 @@ async function heapGrowthMb(call: (index: number) => Promise<unknown>, warmUp: n
  * The endpoint comes back on the child's stdout, within a bounded wait.
  */
 async function startDynamoDbProcess(tableName: string): Promise<{ endpoint: string; stop: () => void }> {
-  const script = `const { startDynamoDb } = await import(${JSON.stringify(new URL('../local/dynamodb.ts', import.meta.url).href)});
+  const script = `const { startDynamoDb } = await import(${JSON.stringify(new URL('../../local/dynamodb.ts', import.meta.url).href)});
 const { endpoint } = await startDynamoDb({ port: 0, tableName: ${JSON.stringify(tableName)} });
 console.log(endpoint);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -65,7 +65,7 @@ process.env['AUTH_JWKS_URI'] = server.jwksUri;
 process.env['AUTH_LOG_LEVEL'] = 'silent';
 process.env['AUTH_METRICS'] = 'false';
 process.env['AUTH_DECISION_CACHE_SIZE'] = '500';
-const { handler } = await import('../handlers/authorizer.js');
+const { handler } = await import('../../handlers/authorizer.js');
 
 after(() => server.stop());
 

@@ -2,18 +2,18 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { permissionsOf } from '../lib/authorizer/access.js';
-import { createAuthorizer } from '../lib/authorizer/authorizer.js';
-import { DOCUMENT_MEMO_SIZE, STAGE_MEMO_SIZE, TARGET_MEMO_SIZE } from '../lib/authorizer/decision-memo.js';
-import type { TokenClaims } from '../lib/jwt/claims.js';
-import { loadConfig } from '../lib/authorizer/config.js';
-import { authorizerContext, buildPolicy } from '../lib/authorizer/policy.js';
-import { parseRouteTable } from '../lib/authorizer/route-table.js';
-import type { TokenVerifier, VerifiedToken } from '../lib/jwt/token-verifier.js';
-import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from './helpers/jwt.js';
-import { arnFor, STAGE } from './helpers/policy.js';
+import { permissionsOf } from '../../../lib/authorizer/access.js';
+import { createAuthorizer } from '../../../lib/authorizer/authorizer.js';
+import { DOCUMENT_MEMO_SIZE, STAGE_MEMO_SIZE, TARGET_MEMO_SIZE } from '../../../lib/authorizer/decision-memo.js';
+import type { TokenClaims } from '../../../lib/jwt/claims.js';
+import { loadConfig } from '../../../lib/authorizer/config.js';
+import { authorizerContext, buildPolicy } from '../../../lib/authorizer/policy.js';
+import { parseRouteTable } from '../../../lib/authorizer/route-table.js';
+import type { TokenVerifier, VerifiedToken } from '../../../lib/jwt/token-verifier.js';
+import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from '../../helpers/jwt.js';
+import { arnFor, STAGE } from '../../helpers/policy.js';
 
-const TABLE = parseRouteTable(JSON.parse(readFileSync(new URL('../routes.json', import.meta.url), 'utf8')));
+const TABLE = parseRouteTable(JSON.parse(readFileSync(new URL('../../../routes.json', import.meta.url), 'utf8')));
 const claimsOf = (subject: string, scopes: string[], audiences: string[] = [CALENDAR_AUDIENCE]): TokenClaims => ({
   issuer: 'https://issuer.example/', subject, audiences, expiresAt: 2 ** 31, clientId: undefined, scopes: new Set(scopes), tokenUse: 'user',
 });

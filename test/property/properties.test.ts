@@ -27,21 +27,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import fc from 'fast-check';
-import routeTableDocument from '../routes.json' with { type: 'json' };
-import { permissionsOf } from '../lib/authorizer/access.js';
-import { createAuthorizer } from '../lib/authorizer/authorizer.js';
-import { parseBearerToken } from '../lib/authorizer/bearer.js';
-import type { TokenClaims } from '../lib/jwt/claims.js';
-import { loadConfig } from '../lib/authorizer/config.js';
-import { AuthError } from '../lib/errors.js';
-import { decodeJwt } from '../lib/jwt/decode.js';
-import { authorizerContext, buildPolicy } from '../lib/authorizer/policy.js';
-import { findRoute, parseRouteTable, type RouteTable, RouteTableError } from '../lib/authorizer/route-table.js';
-import { grantedScopes, SCOPE_CLAIMS, type ScopeClaim } from '../lib/jwt/scopes.js';
-import type { TokenVerifier } from '../lib/jwt/token-verifier.js';
-import { b64url, CALENDAR_AUDIENCE, GEOCODING_AUDIENCE, generateTestKey, jwks, signWith, type TestKey } from './helpers/jwt.js';
-import { JwksServer } from './helpers/jwks-server.js';
-import { policyAllows } from './helpers/policy.js';
+import routeTableDocument from '../../routes.json' with { type: 'json' };
+import { permissionsOf } from '../../lib/authorizer/access.js';
+import { createAuthorizer } from '../../lib/authorizer/authorizer.js';
+import { parseBearerToken } from '../../lib/authorizer/bearer.js';
+import type { TokenClaims } from '../../lib/jwt/claims.js';
+import { loadConfig } from '../../lib/authorizer/config.js';
+import { AuthError } from '../../lib/errors.js';
+import { decodeJwt } from '../../lib/jwt/decode.js';
+import { authorizerContext, buildPolicy } from '../../lib/authorizer/policy.js';
+import { findRoute, parseRouteTable, type RouteTable, RouteTableError } from '../../lib/authorizer/route-table.js';
+import { grantedScopes, SCOPE_CLAIMS, type ScopeClaim } from '../../lib/jwt/scopes.js';
+import type { TokenVerifier } from '../../lib/jwt/token-verifier.js';
+import { b64url, CALENDAR_AUDIENCE, GEOCODING_AUDIENCE, generateTestKey, jwks, signWith, type TestKey } from '../helpers/jwt.js';
+import { JwksServer } from '../helpers/jwks-server.js';
+import { policyAllows } from '../helpers/policy.js';
 
 // ---------------------------------------------------------------------------------------------
 // Run configuration
@@ -826,7 +826,7 @@ describe('property: end to end through handlers/authorizer.ts', () => {
       }
       return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
     }) as typeof process.stdout.write;
-    ({ handler } = await import('../handlers/authorizer.js'));
+    ({ handler } = await import('../../handlers/authorizer.js'));
   });
 
   after(async () => {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseBearerToken } from '../lib/authorizer/bearer.js';
-import { AuthError, type ReasonCode } from '../lib/errors.js';
-import { decodeJwt } from '../lib/jwt/decode.js';
+import { parseBearerToken } from '../../../lib/authorizer/bearer.js';
+import { AuthError, type ReasonCode } from '../../../lib/errors.js';
+import { decodeJwt } from '../../../lib/jwt/decode.js';
 
 const refusedWith = (code: ReasonCode) => (error: unknown) => error instanceof AuthError && error.code === code;
 

@@ -5,11 +5,11 @@ import { ConditionalCheckFailedException, ProvisionedThroughputExceededException
 import type {
   APIGatewayEventRequestContextV2WithAuthorizer, APIGatewayProxyEvent, APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyResult,
 } from 'aws-lambda';
-import { type ApiRequest, parseApiEvent } from '../lib/samples/api-event.js';
-import { handleCalendarRequest, isUnavailable } from '../lib/samples/calendar/api.js';
-import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../lib/samples/calendar/store.js';
-import type { ErrorBody } from '../lib/samples/http-response.js';
-import { type RunningDynamoDb, startDynamoDb } from '../local/dynamodb.js';
+import { type ApiRequest, parseApiEvent } from '../../../../lib/samples/api-event.js';
+import { handleCalendarRequest, isUnavailable } from '../../../../lib/samples/calendar/api.js';
+import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../../../../lib/samples/calendar/store.js';
+import type { ErrorBody } from '../../../../lib/samples/http-response.js';
+import { type RunningDynamoDb, startDynamoDb } from '../../../../local/dynamodb.js';
 
 const TABLE = 'calendar-api-test-events';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -17,7 +17,7 @@ const EVENT_KEYS = ['createdAt', 'end', 'id', 'start', 'title', 'updatedAt', 've
 
 let dynamo: RunningDynamoDb;
 let store: DynamoEventStore;
-let handler: typeof import('../handlers/calendar.js')['handler'];
+let handler: typeof import('../../../../handlers/calendar.js')['handler'];
 const savedEnv = { table: process.env['CALENDAR_TABLE'], endpoint: process.env['DYNAMODB_ENDPOINT'] };
 
 before(async () => {
@@ -26,7 +26,7 @@ before(async () => {
   // The Lambda entry point reads its table and endpoint when it is loaded.
   process.env['CALENDAR_TABLE'] = TABLE;
   process.env['DYNAMODB_ENDPOINT'] = dynamo.endpoint;
-  ({ handler } = await import('../handlers/calendar.js'));
+  ({ handler } = await import('../../../../handlers/calendar.js'));
 });
 
 after(async () => {

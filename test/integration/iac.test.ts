@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { APIGatewayAuthorizerResult } from 'aws-lambda';
-import { parseRouteTable } from '../lib/authorizer/route-table.js';
-import { generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
-import { arnFor, policyAllows } from './helpers/policy.js';
-import { zipEntries } from './helpers/zip.js';
+import { parseRouteTable } from '../../lib/authorizer/route-table.js';
+import { generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
+import { arnFor, policyAllows } from '../helpers/policy.js';
+import { zipEntries } from '../helpers/zip.js';
 
 // `serverless package` for real, with no AWS account and no network, in a copy of the project
 // that has stale build folders planted in it: what it produces is what `serverless deploy` uploads.
-const root = new URL('..', import.meta.url).pathname;
+const root = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
 const workDir = mkdtempSync(join(tmpdir(), 'bearer-gate-iac-'));
 const service = join(workDir, 'service');

@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createAuthorizer } from '../lib/authorizer/authorizer.js';
-import { loadConfig } from '../lib/authorizer/config.js';
-import { LruCache } from '../lib/shared/lru-cache.js';
-import { AuthError, ConfigError, type ReasonCode } from '../lib/errors.js';
-import type { JwksEvent } from '../lib/jwt/issuer-keys.js';
-import { parseRouteTable } from '../lib/authorizer/route-table.js';
-import { TokenVerifier } from '../lib/jwt/token-verifier.js';
+import { createAuthorizer } from '../../../lib/authorizer/authorizer.js';
+import { loadConfig } from '../../../lib/authorizer/config.js';
+import { AuthError, ConfigError, type ReasonCode } from '../../../lib/errors.js';
+import type { JwksEvent } from '../../../lib/jwt/issuer-keys.js';
+import { parseRouteTable } from '../../../lib/authorizer/route-table.js';
+import { TokenVerifier } from '../../../lib/jwt/token-verifier.js';
 import { readFileSync } from 'node:fs';
-import { b64url, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
-import { JwksServer } from './helpers/jwks-server.js';
-import { arnFor } from './helpers/policy.js';
+import { b64url, generateTestKey, jwks, signJwt, userClaims } from '../../helpers/jwt.js';
+import { JwksServer } from '../../helpers/jwks-server.js';
+import { arnFor } from '../../helpers/policy.js';
 
 const refusedWith = (code: ReasonCode) => (error: unknown) => error instanceof AuthError && error.code === code;
 const keyA = generateTestKey('ES256', 'key-a');
@@ -36,26 +35,6 @@ function verifierAt(env: Record<string, string> = {}) {
   const next = (type: JwksEvent['type']): Promise<void> => new Promise((resolve) => waiting.push({ type, resolve }));
   return { clock, config, next, verifier: new TokenVerifier(config, { now: () => clock.now, onJwksEvent }) };
 }
-
-describe('LruCache', () => {
-  it('evicts the least recently used entry and refreshes recency on a hit', () => {
-    const cache = new LruCache<string, number>(2);
-    cache.set('a', 1);
-    cache.set('b', 2);
-    assert.equal(cache.get('a'), 1);
-    cache.set('c', 3);
-    assert.equal(cache.get('b'), undefined);
-    assert.equal(cache.get('a'), 1);
-    assert.equal(cache.get('c'), 3);
-    assert.equal(cache.size, 2);
-  });
-
-  it('with capacity 0 remembers nothing', () => {
-    const cache = new LruCache<string, number>(0);
-    cache.set('a', 1);
-    assert.equal(cache.get('a'), undefined);
-  });
-});
 
 describe('decision cache', () => {
   it('answers the very same token again without crypto or fetch, and nothing else', async () => {
@@ -161,7 +140,7 @@ describe('decision cache', () => {
     server.mode = 'ok';
     server.jwks = jwks(keyA);
     const { verifier, config } = verifierAt();
-    const routes = parseRouteTable(JSON.parse(readFileSync(new URL('../routes.json', import.meta.url), 'utf8')));
+    const routes = parseRouteTable(JSON.parse(readFileSync(new URL('../../../routes.json', import.meta.url), 'utf8')));
     const authorize = createAuthorizer({ config, routes, verifier });
     const authorization = `Bearer ${signJwt(keyA, userClaims(server.issuer, { scope: 'read' }))}`;
     const event = (method: string, path: string, stage?: string) => ({ type: 'TOKEN', authorizationToken: authorization, methodArn: arnFor(method, path, stage) });

