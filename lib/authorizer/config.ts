@@ -22,7 +22,7 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
 
 export type Environment = Record<string, string | undefined>;
 
-export const DEFAULTS = {
+const DEFAULTS = {
   algorithms: SUPPORTED_ALGORITHMS,
   clockToleranceSeconds: 5,
   scopeClaims: ['scope'] as ScopeClaim[],

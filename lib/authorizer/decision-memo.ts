@@ -11,6 +11,7 @@ import { type ExecuteApiArn, parseExecuteApiArn } from './execute-api-arn.js';
 import { type AuthorizerContext, authorizerContext, policyDocument } from './policy.js';
 import { findRoute, type Route, type RouteTable } from './route-table.js';
 
+// Exported for the tests that hold each memo to its bound.
 /** Requests remembered per methodArn (parsed ARN, matched route); bounded, as paths carry ids. */
 export const TARGET_MEMO_SIZE = 256;
 /** Policy documents remembered per stage, and per stage per set of permitted routes. */

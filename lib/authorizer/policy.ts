@@ -43,7 +43,7 @@ export function policyDocument(stagePrefix: string | undefined, permitted: reado
   return { Version: '2012-10-17', Statement: [statement] };
 }
 
-export function authorizerResult(principalId: string, document: PolicyDocument, context: AuthorizerContext | undefined): APIGatewayAuthorizerResult {
+function authorizerResult(principalId: string, document: PolicyDocument, context: AuthorizerContext | undefined): APIGatewayAuthorizerResult {
   const result: APIGatewayAuthorizerResult = { principalId, policyDocument: document };
   if (context !== undefined) result.context = context;
   return result;

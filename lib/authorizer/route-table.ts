@@ -136,6 +136,7 @@ function requestItems(method: string, segments: Route['segments']): PathItem[] {
 /**
  * Whether the IAM resource pattern (after the stage; `*` is any run of characters, "/" included)
  * matches some request the route receives. A search over pairs of positions in both.
+ * @internal Exported for its tests; the table check below uses patternReaches directly.
  */
 export function resourceReachesRoute(pattern: string, method: string, path: string): boolean {
   return patternReaches(pattern, requestItems(method, parseSegments(path, path)));

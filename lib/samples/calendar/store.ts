@@ -54,7 +54,7 @@ export interface EventStore {
   remove(owner: string, id: string, expectedVersion: number | undefined): Promise<void>;
 }
 
-export const START_INDEX = 'byStart';
+const START_INDEX = 'byStart';
 
 interface StoredEvent extends CalendarEvent {
   owner: string;
