@@ -8,6 +8,8 @@ export const REASON_CODES = [
   'scheme_invalid',
   'token_too_large',
   'token_malformed',
+  // A credential that is not a signed JWT at all: an opaque token, or a JWE.
+  'token_not_jwt',
   // The JOSE header.
   'alg_not_allowed',
   'header_key_rejected',
@@ -21,7 +23,10 @@ export const REASON_CODES = [
   'jwks_unavailable',
   // Claims.
   'issuer_mismatch',
+  'audience_missing',
   'audience_mismatch',
+  // An ID token presented as an access token (OIDC nonce/at_hash, token_use id, typ ID…).
+  'id_token_presented',
   'token_expired',
   'token_not_yet_valid',
   'iat_in_future',
@@ -30,6 +35,10 @@ export const REASON_CODES = [
   'route_unknown',
   'insufficient_scope',
   'user_token_required',
+  // A user-only route, and the issuer's profile cannot tell whether a user is present.
+  'token_use_unknown',
+  // The route's API does not accept tokens of this issuer (the route table's "issuers").
+  'issuer_not_allowed',
   // The event API Gateway sent us.
   'event_invalid',
   // A bug or an unexpected failure: refused, never allowed.

@@ -9,8 +9,10 @@ import type { ApiDefinition, Route, RouteTable } from './route-table.js';
 
 /** What a token may call, whichever route was requested. */
 export interface Permissions {
-  /** The APIs of the table that the token's audience names; none means the token is for no API here. */
+  /** The APIs the token is for and whose issuers include its own; none means it is for no API here. */
   apis: ReadonlySet<ApiDefinition>;
+  /** Why `apis` is empty: no API has the token's audience, or those that do refuse its issuer. */
+  unserved: 'audience_mismatch' | 'issuer_not_allowed' | undefined;
   /** Every route the token may call, in table order. */
   permitted: readonly Route[];
   /** The permitted routes by their table index: tokens with the same key share a policy document. */
@@ -24,10 +26,20 @@ export interface AccessDecision {
   route: Route | undefined;
 }
 
-/** Whether a token whose audience names the route's API also has the route's kind and scopes. */
+/** Whether the token is for this API: one of its audiences, or (Cognito) its client id standing in for `aud`. */
+function isFor(api: ApiDefinition, claims: TokenClaims): boolean {
+  if (claims.audiences.some((audience) => api.audiences.includes(audience))) return true;
+  return claims.clientAudience !== undefined && api.clientIds.includes(claims.clientAudience);
+}
+
+function acceptsIssuer(api: ApiDefinition, claims: TokenClaims): boolean {
+  return api.issuers === undefined || api.issuers.includes(claims.issuer);
+}
+
+/** Whether a token for the route's API also has the route's kind and scopes. */
 function meetsRoute(route: Route, claims: TokenClaims): boolean {
   if (route.requireUser && claims.tokenUse !== 'user') return false;
-  return route.scopes.every((scope) => claims.scopes.has(scope));
+  return route.grants.every((grant) => claims.scopes.has(grant));
 }
 
 /**
@@ -39,8 +51,13 @@ export function permissionsOf(table: RouteTable, claims: TokenClaims): Permissio
   const apis = new Set<ApiDefinition>();
   const permitted: Route[] = [];
   let key = '';
+  let issuerRefused = false;
   for (const api of table.apis) {
-    if (!claims.audiences.includes(api.audience)) continue;
+    if (!isFor(api, claims)) continue;
+    if (!acceptsIssuer(api, claims)) {
+      issuerRefused = true;
+      continue;
+    }
     apis.add(api);
     for (const route of api.routes) {
       if (!meetsRoute(route, claims)) continue;
@@ -48,7 +65,8 @@ export function permissionsOf(table: RouteTable, claims: TokenClaims): Permissio
       key += `${route.index},`;
     }
   }
-  return { apis, permitted, key };
+  const unserved = apis.size > 0 ? undefined : issuerRefused ? 'issuer_not_allowed' : 'audience_mismatch';
+  return { apis, unserved, permitted, key };
 }
 
 /** The decision for one requested route (`findRoute`'s answer), given what the token may call. */
@@ -59,7 +77,8 @@ export function accessTo(route: Route | undefined, claims: TokenClaims, permissi
 }
 
 function refusalReason(route: Route, claims: TokenClaims, permissions: Permissions): ReasonCode {
-  if (!permissions.apis.has(route.api)) return 'audience_mismatch';
+  if (!permissions.apis.has(route.api)) return isFor(route.api, claims) ? 'issuer_not_allowed' : 'audience_mismatch';
+  if (route.requireUser && claims.tokenUse === 'unknown') return 'token_use_unknown';
   if (route.requireUser && claims.tokenUse !== 'user') return 'user_token_required';
   return 'insufficient_scope';
 }

@@ -8,7 +8,7 @@ import { DecisionMemo, type Target } from './decision-memo.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import type { ExecuteApiArn } from './execute-api-arn.js';
 import { buildPolicy, ownedResult } from './policy.js';
-import type { RouteTable } from './route-table.js';
+import { checkTableIssuers, type RouteTable } from './route-table.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
 
@@ -56,13 +56,15 @@ function refusal(
  * nothing here can turn an exception into an allow.
  */
 export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
+  checkTableIssuers(routes, config.issuers);
   const memo = new DecisionMemo(routes);
 
   const decide = (request: AuthorizationRequest, target: Target, verification: Verification): Decision => {
     try {
       const { claims, kid } = verification.verified;
       const { permissions, context } = memo.grant(verification);
-      if (permissions.apis.size === 0) throw new AuthError('audience_mismatch', `"aud" names no API this gateway serves`);
+      if (permissions.unserved === 'audience_mismatch') throw new AuthError('audience_mismatch', 'the token is for no API this gateway serves ("aud", or the client id where it stands in for one)');
+      if (permissions.unserved === 'issuer_not_allowed') throw new AuthError('issuer_not_allowed', `no API the token is for accepts tokens of ${claims.issuer}`);
       const access = accessTo(target.route, claims, permissions);
       return {
         outcome: access.allowed ? 'allow' : 'deny',

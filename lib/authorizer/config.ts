@@ -1,18 +1,17 @@
-import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from '../jwt/algorithms.js';
 import { ConfigError } from '../errors.js';
-import { isAllowedKeyUrl } from '../jwt/key-url.js';
-import type { TokenVerifierOptions, TrustedIssuer } from '../jwt/token-verifier.js';
+import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from '../jwt/algorithms.js';
+import type { TokenVerifierOptions } from '../jwt/token-verifier.js';
 import type { MetricsOptions } from '../shared/metrics.js';
-import { SCOPE_CLAIMS, type ScopeClaim } from '../jwt/scopes.js';
+import { boolean, type Environment, integer, list } from './env.js';
+import { type IssuerConfig, parseTrustedIssuers } from './issuers-config.js';
 
-/** One trusted issuer, as configured. */
-export type IssuerConfig = TrustedIssuer;
+export type { Environment } from './env.js';
+export type { IssuerConfig } from './issuers-config.js';
 
 /** The verifier's options, and what only the authorizer's handler uses. */
 export interface AuthorizerConfig extends TokenVerifierOptions {
   issuers: IssuerConfig[];
   algorithms: Algorithm[];
-  scopeClaims: ScopeClaim[];
   jwksSnapshot: Map<string, unknown>;
   /** Start fetching each issuer's JWKS (those without a snapshot) at init, not at the first request. */
   jwksPrefetch: boolean;
@@ -20,13 +19,9 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
   metrics: MetricsOptions;
 }
 
-export type Environment = Record<string, string | undefined>;
-
 const DEFAULTS = {
   algorithms: SUPPORTED_ALGORITHMS,
   clockToleranceSeconds: 5,
-  scopeClaims: ['scope'] as ScopeClaim[],
-  requireAccessTokenType: false,
   maxTokenBytes: 8192,
   jwksCooldownSeconds: 30,
   jwksTimeoutMs: 3000,
@@ -35,65 +30,6 @@ const DEFAULTS = {
   decisionCacheSize: 1000,
   jwksPrefetch: true,
 } as const;
-
-function list(value: string): string[] {
-  return value.split(',').map((item) => item.trim()).filter((item) => item !== '');
-}
-
-function parseUrl(variable: string, value: string, what: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(variable, `"${value}" is not an absolute URL; give the ${what} as https://host/path`);
-  }
-  if (!isAllowedKeyUrl(url)) {
-    throw new ConfigError(variable, `"${value}" must use https (plain http is only accepted for localhost)`);
-  }
-  return url;
-}
-
-function integer(env: Environment, variable: string, fallback: number, min: number, max: number): number {
-  const raw = env[variable];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(variable, `"${raw}" is not a whole number from ${min} to ${max}; unset it for the default ${fallback}`);
-  }
-  return value;
-}
-
-function boolean(env: Environment, variable: string, fallback: boolean): boolean {
-  const raw = env[variable]?.trim().toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (raw === 'true' || raw === '1') return true;
-  if (raw === 'false' || raw === '0') return false;
-  throw new ConfigError(variable, `"${env[variable]}" is not true or false`);
-}
-
-function parseIssuers(env: Environment): IssuerConfig[] {
-  const issuers = list(env['AUTH_ISSUER'] ?? '');
-  if (issuers.length === 0) {
-    throw new ConfigError('AUTH_ISSUER', 'is required: set it to the exact "iss" value of your tokens, e.g. https://example.auth0.com/ (several issuers: comma-separated)');
-  }
-  if (new Set(issuers).size !== issuers.length) {
-    throw new ConfigError('AUTH_ISSUER', 'lists the same issuer twice');
-  }
-  const jwksUris = list(env['AUTH_JWKS_URI'] ?? '');
-  if (jwksUris.length > 0 && jwksUris.length !== issuers.length) {
-    throw new ConfigError('AUTH_JWKS_URI', `has ${jwksUris.length} URL(s) for ${issuers.length} issuer(s); give one JWKS URL per AUTH_ISSUER entry, in the same order, or unset it to use OpenID discovery`);
-  }
-  return issuers.map((issuer, index) => {
-    const jwksUri = jwksUris[index];
-    if (jwksUri !== undefined) {
-      parseUrl('AUTH_JWKS_URI', jwksUri, 'JWKS URL');
-    } else {
-      // Discovery derives a URL from the issuer, so the issuer must be one.
-      parseUrl('AUTH_ISSUER', issuer, 'issuer (or set AUTH_JWKS_URI)');
-    }
-    return { issuer, jwksUri };
-  });
-}
 
 function parseAlgorithms(env: Environment): Algorithm[] {
   const raw = env['AUTH_ALGORITHMS'];
@@ -106,18 +42,6 @@ function parseAlgorithms(env: Environment): Algorithm[] {
   }
   if (algorithms.length === 0) throw new ConfigError('AUTH_ALGORITHMS', 'lists no algorithm');
   return algorithms as Algorithm[];
-}
-
-function parseScopeClaims(env: Environment): ScopeClaim[] {
-  const raw = env['AUTH_SCOPE_CLAIMS'];
-  if (raw === undefined || raw.trim() === '') return [...DEFAULTS.scopeClaims];
-  const claims = list(raw);
-  for (const claim of claims) {
-    if (!(SCOPE_CLAIMS as readonly string[]).includes(claim)) {
-      throw new ConfigError('AUTH_SCOPE_CLAIMS', `"${claim}" is not a known scope claim; choose from ${SCOPE_CLAIMS.join(', ')}`);
-    }
-  }
-  return claims as ScopeClaim[];
 }
 
 /**
@@ -137,7 +61,7 @@ function parseSnapshot(env: Environment, issuers: IssuerConfig[]): Map<string, u
   }
   const isJwks = (value: unknown): boolean => typeof value === 'object' && value !== null && Array.isArray((value as Record<string, unknown>)['keys']);
   if (isJwks(document)) {
-    if (issuers.length !== 1) throw new ConfigError(variable, 'holds one JWKS but AUTH_ISSUER lists several issuers; give {"<issuer>": {"keys": […]}, …}');
+    if (issuers.length !== 1) throw new ConfigError(variable, 'holds one JWKS but there are several trusted issuers; give {"<issuer>": {"keys": […]}, …}');
     snapshot.set(issuers[0]!.issuer, document);
     return snapshot;
   }
@@ -145,7 +69,7 @@ function parseSnapshot(env: Environment, issuers: IssuerConfig[]): Map<string, u
     throw new ConfigError(variable, 'must be a JWKS ({"keys":[…]}) or an object of JWKS by issuer');
   }
   for (const [issuer, jwks] of Object.entries(document)) {
-    if (!issuers.some((item) => item.issuer === issuer)) throw new ConfigError(variable, `names "${issuer}", which is not in AUTH_ISSUER`);
+    if (!issuers.some((item) => item.issuer === issuer)) throw new ConfigError(variable, `names "${issuer}", which is not a trusted issuer (AUTH_ISSUER or AUTH_ISSUERS)`);
     if (!isJwks(jwks)) throw new ConfigError(variable, `the entry for "${issuer}" is not a JWKS ({"keys":[…]})`);
     snapshot.set(issuer, jwks);
   }
@@ -176,13 +100,11 @@ function metricsEnabled(env: Environment): boolean {
 
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Environment): AuthorizerConfig {
-  const issuers = parseIssuers(env);
+  const issuers = parseTrustedIssuers(env);
   return {
     issuers,
     algorithms: parseAlgorithms(env),
     clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300),
-    scopeClaims: parseScopeClaims(env),
-    requireAccessTokenType: boolean(env, 'AUTH_REQUIRE_AT_JWT', DEFAULTS.requireAccessTokenType),
     maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', DEFAULTS.maxTokenBytes, 512, 65536),
     jwks: {
       cooldownSeconds: integer(env, 'AUTH_JWKS_COOLDOWN_SECONDS', DEFAULTS.jwksCooldownSeconds, 0, 30),

@@ -1,6 +1,6 @@
 /**
- * The route table: which API (audience) owns which routes, and what each route needs.
- * Parsed and validated once; matching and permission checks are pure functions over it.
+ * The route table: which API (audiences, client ids, issuers) owns which routes, and what each
+ * route needs. Parsed and validated once; matching and permission checks are pure functions over it.
  */
 import { resourcePattern } from './execute-api-arn.js';
 
@@ -10,6 +10,8 @@ export interface Route {
   /** Path template, e.g. `/calendar/v1/events/{id}`. */
   path: string;
   scopes: string[];
+  /** The scopes as the token must carry them: `scopes` behind the API's `scopePrefix`. */
+  readonly grants: readonly string[];
   requireUser: boolean;
   /** Template split into segments; a parameter segment is `undefined`, a greedy one `'+'`. */
   readonly segments: readonly (string | undefined | '+')[];
@@ -21,7 +23,19 @@ export interface Route {
 
 export interface ApiDefinition {
   name: string;
-  audience: string;
+  /** The API's identifiers as tokens carry them in `aud` (an Entra app has two: its GUID and api://…). */
+  audiences: string[];
+  /**
+   * App client ids whose tokens are for this API when the issuer's profile lets `client_id` stand
+   * in for a missing `aud` (Cognito access tokens).
+   */
+  clientIds: string[];
+  /** The issuers whose tokens this API accepts; undefined: every trusted issuer. */
+  issuers: string[] | undefined;
+  /** Whether this API may share an audience or client id with another API that says so too. */
+  shareAudience: boolean;
+  /** Prepended to each route scope to give the scope the token carries (Cognito: "<resource server>/"). */
+  scopePrefix: string | undefined;
   /**
    * The function of this service that serves the API (serverless.yml builds its routes from the
    * table); absent for an API another stack serves behind the exported authorizer.
@@ -68,6 +82,64 @@ function parseSegments(path: string, where: string): Route['segments'] {
   });
 }
 
+const API_KEYS = new Set(['name', 'audience', 'audiences', 'clientIds', 'issuers', 'shareAudience', 'scopePrefix', 'function', 'routes']);
+
+/** An optional array of non-empty, distinct strings. */
+function stringList(api: Record<string, unknown>, key: string, where: string, what: string): string[] | undefined {
+  const value = api[key];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.length === 0 || !value.every((item) => typeof item === 'string' && item !== '')) {
+    throw new RouteTableError(where, `"${key}" must be a non-empty array of strings: ${what}`);
+  }
+  if (new Set(value).size !== value.length) throw new RouteTableError(where, `"${key}" lists a value twice`);
+  return [...value] as string[];
+}
+
+function audiencesOf(api: Record<string, unknown>, where: string): string[] {
+  const { audience } = api;
+  const audiences = stringList(api, 'audiences', where, 'the identifiers tokens carry in "aud"');
+  if (audience !== undefined && audiences !== undefined) throw new RouteTableError(where, 'give "audience" or "audiences", not both');
+  if (audiences !== undefined) return audiences;
+  if (audience === undefined) return [];
+  if (typeof audience !== 'string' || audience === '') throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud")');
+  return [audience];
+}
+
+/**
+ * Two APIs answering to one audience (Okta's default server gives every API "api://default") or
+ * one client id can only be told apart by scopes: a token for one would otherwise open the other.
+ * Both must say so, every route of theirs needs a scope, and they need no scope in common.
+ */
+function refuseUnsafeSharing(apis: readonly ApiDefinition[]): void {
+  const owners = new Map<string, ApiDefinition[]>();
+  for (const api of apis) {
+    for (const id of [...api.audiences.map((audience) => `audience "${audience}"`), ...api.clientIds.map((clientId) => `client id "${clientId}"`)]) {
+      owners.set(id, [...(owners.get(id) ?? []), api]);
+    }
+  }
+  for (const [id, sharing] of owners) {
+    if (sharing.length < 2) continue;
+    const names = sharing.map((api) => api.name).join(', ');
+    const unwilling = sharing.find((api) => !api.shareAudience);
+    if (unwilling !== undefined) {
+      throw new RouteTableError(unwilling.name, `${id} is used by two APIs (${names}); if the issuer really gives them one audience, set "shareAudience": true on each, and give every route a scope of its own API`);
+    }
+    for (const api of sharing) {
+      const open = api.routes.find((route) => route.grants.length === 0);
+      if (open !== undefined) {
+        throw new RouteTableError(`${api.name}: ${open.method} ${open.path}`, `needs no scope, but ${id} is shared by ${names}: scopes are all that keep their tokens apart, so give this route one`);
+      }
+      for (const other of sharing) {
+        if (other === api) continue;
+        const common = api.routes.flatMap((route) => route.grants).find((grant) => other.routes.some((route) => route.grants.includes(grant)));
+        if (common !== undefined) {
+          throw new RouteTableError(`${api.name}`, `scope "${common}" is needed by both ${api.name} and ${other.name}, which share ${id}: a token granted it for one would open the other; name each API's scopes apart (or give one a "scopePrefix")`);
+        }
+      }
+    }
+  }
+}
+
 /** Validates a route table document. Throws RouteTableError naming the offending entry. */
 export function parseRouteTable(document: unknown): RouteTable {
   if (!isObject(document) || !Array.isArray(document['apis']) || document['apis'].length === 0) {
@@ -75,21 +147,34 @@ export function parseRouteTable(document: unknown): RouteTable {
   }
   const apis: ApiDefinition[] = [];
   const routes: Route[] = [];
-  const audiences = new Set<string>();
   const routeKeys = new Set<string>();
   document['apis'].forEach((rawApi: unknown, apiIndex: number) => {
     const where = `apis[${apiIndex}]`;
     if (!isObject(rawApi)) throw new RouteTableError(where, 'must be an object');
-    const { name, audience, function: functionName, routes: rawRoutes } = rawApi;
+    const { name, function: functionName, routes: rawRoutes } = rawApi;
     if (typeof name !== 'string' || !NAME.test(name)) throw new RouteTableError(where, '"name" must be a lower-case identifier');
-    if (typeof audience !== 'string' || audience === '') throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud")');
-    if (audiences.has(audience)) throw new RouteTableError(where, `audience "${audience}" is used by two APIs`);
-    audiences.add(audience);
+    for (const key of Object.keys(rawApi)) {
+      if (!API_KEYS.has(key) && !key.startsWith('$')) throw new RouteTableError(where, `"${key}" is not a setting of an API; use ${[...API_KEYS].join(', ')}`);
+    }
+    const audiences = audiencesOf(rawApi, where);
+    const clientIds = stringList(rawApi, 'clientIds', where, 'the app client ids whose tokens are for this API (Cognito)') ?? [];
+    if (audiences.length === 0 && clientIds.length === 0) {
+      throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud"), or give "audiences" or "clientIds"');
+    }
+    const issuers = stringList(rawApi, 'issuers', where, 'the "iss" values whose tokens this API accepts');
+    const { shareAudience = false, scopePrefix } = rawApi;
+    if (typeof shareAudience !== 'boolean') throw new RouteTableError(where, '"shareAudience" must be true or false');
+    if (scopePrefix !== undefined && (typeof scopePrefix !== 'string' || !SCOPE_TOKEN.test(scopePrefix))) {
+      throw new RouteTableError(where, '"scopePrefix" must be a non-empty run of scope-token characters, e.g. "https://api.example.com/calendar/"');
+    }
     if (functionName !== undefined && (typeof functionName !== 'string' || !NAME.test(functionName))) {
       throw new RouteTableError(where, '"function" must name the Lambda function of this service serving the API (leave it out for an API another stack serves)');
     }
     if (!Array.isArray(rawRoutes) || rawRoutes.length === 0) throw new RouteTableError(where, '"routes" must be a non-empty array');
-    const api: ApiDefinition = { name, audience, ...(functionName === undefined ? {} : { function: functionName }), routes: [] };
+    const api: ApiDefinition = {
+      name, audiences, clientIds, issuers, shareAudience, scopePrefix,
+      ...(functionName === undefined ? {} : { function: functionName }), routes: [],
+    };
     rawRoutes.forEach((rawRoute: unknown, routeIndex: number) => {
       const routeWhere = `${where}.routes[${routeIndex}]`;
       if (!isObject(rawRoute)) throw new RouteTableError(routeWhere, 'must be an object');
@@ -105,12 +190,14 @@ export function parseRouteTable(document: unknown): RouteTable {
       if (routeKeys.has(shape)) throw new RouteTableError(routeWhere, `${method} ${path} is declared twice`);
       routeKeys.add(shape);
       const literals = segments.filter((segment) => segment !== undefined && segment !== '+').length;
-      const route: Route = { api, method, path, scopes: [...scopes] as string[], requireUser, segments, literals, index: routes.length };
+      const grants = (scopes as string[]).map((scope) => `${api.scopePrefix ?? ''}${scope}`);
+      const route: Route = { api, method, path, scopes: [...scopes] as string[], grants, requireUser, segments, literals, index: routes.length };
       api.routes.push(route);
       routes.push(route);
     });
     apis.push(api);
   });
+  refuseUnsafeSharing(apis);
   refuseWildcardOverreach(routes);
   return { apis, routes };
 }
@@ -234,4 +321,23 @@ export function findRoute(table: RouteTable, method: string, path: string): Rout
     if (matches(route, method, parts) && (best === undefined || route.literals > best.literals)) best = route;
   }
   return best;
+}
+
+/**
+ * What the table says about issuers must hold for the trusted issuers actually configured: an API
+ * naming an issuer that is not trusted, or reached by client id alone where no trusted issuer's
+ * profile lets client_id stand in for aud, can never be called; that is a mistake, found at cold start.
+ */
+export function checkTableIssuers(table: RouteTable, trusted: readonly { issuer: string; profile: { name: string; clientIdAsAudience: boolean } }[]): void {
+  for (const api of table.apis) {
+    for (const issuer of api.issuers ?? []) {
+      if (!trusted.some((item) => item.issuer === issuer)) {
+        throw new RouteTableError(api.name, `"issuers" names "${issuer}", which is not a trusted issuer; add it to AUTH_ISSUER (or AUTH_ISSUERS), or correct the table (issuers are compared byte for byte)`);
+      }
+    }
+    const callers = trusted.filter((item) => api.issuers === undefined || api.issuers.includes(item.issuer));
+    if (api.audiences.length === 0 && !callers.some((item) => item.profile.clientIdAsAudience)) {
+      throw new RouteTableError(api.name, `is reached by "clientIds" alone, but none of its issuers has a profile whose client_id stands in for "aud" (cognito): set that issuer's profile, or give the API its "audiences"`);
+    }
+  }
 }

@@ -1,8 +1,9 @@
 import { AuthError } from '../errors.js';
 import type { JsonObject } from './decode.js';
-import { type ScopeClaim, grantedScopes } from './scopes.js';
+import type { IssuerProfile, TokenUse } from './issuer-profile.js';
+import { grantedScopes } from './scopes.js';
 
-export type TokenUse = 'user' | 'client';
+export type { TokenUse } from './issuer-profile.js';
 
 /** What a verified token says, in the shape the rest of the authorizer needs. */
 export interface TokenClaims {
@@ -12,8 +13,13 @@ export interface TokenClaims {
   expiresAt: number;
   clientId: string | undefined;
   scopes: Set<string>;
-  /** `client` for a client-credentials token (no user involved), else `user`. */
+  /** The issuer profile's answer: `user`, `client` (no user involved) or `unknown`. */
   tokenUse: TokenUse;
+  /**
+   * The client id that stands in for the missing `aud` (Cognito): matched against the route
+   * table's `clientIds`. Undefined for every other profile.
+   */
+  clientAudience?: string | undefined;
 }
 
 export interface ClaimRules {
@@ -21,7 +27,7 @@ export interface ClaimRules {
   /** Seconds since the epoch. */
   now: number;
   clockToleranceSeconds: number;
-  scopeClaims: readonly ScopeClaim[];
+  profile: IssuerProfile;
 }
 
 function numericDate(payload: JsonObject, claim: string): number | undefined {
@@ -40,16 +46,6 @@ function optionalString(payload: JsonObject, claim: string): string | undefined 
   return value;
 }
 
-/**
- * RFC 9068 §2.2: a token obtained without a resource owner (client credentials) names the client
- * in `sub`. Auth0 marks such tokens with `gty: client-credentials` and a `sub` of `<id>@clients`.
- */
-function tokenUseOf(payload: JsonObject, subject: string, clientId: string | undefined): TokenUse {
-  if (payload['gty'] === 'client-credentials') return 'client';
-  if (clientId !== undefined && subject === clientId) return 'client';
-  return 'user';
-}
-
 /** Checks the registered claims of a token whose signature has been verified. */
 export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenClaims {
   if (payload['iss'] !== rules.issuer) throw new AuthError('issuer_mismatch', '"iss" is not the issuer whose key signed the token');
@@ -63,23 +59,39 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
   const issuedAt = numericDate(payload, 'iat');
   if (issuedAt !== undefined && issuedAt > rules.now + tolerance) throw new AuthError('iat_in_future', '"iat" is in the future');
 
-  const aud = payload['aud'];
-  const audiences = typeof aud === 'string' ? [aud] : aud;
-  if (!Array.isArray(audiences) || audiences.length === 0 || !audiences.every((item) => typeof item === 'string')) {
-    throw new AuthError('audience_mismatch', '"aud" is missing or not a string or array of strings');
-  }
-
+  const { profile } = rules;
   const subject = optionalString(payload, 'sub');
   if (subject === undefined) throw new AuthError('claim_invalid', '"sub" is required');
-  const clientId = optionalString(payload, 'client_id') ?? optionalString(payload, 'azp');
+  let clientId: string | undefined;
+  for (const claim of profile.clientIdClaims) if ((clientId = optionalString(payload, claim)) !== undefined) break;
+
+  const { idToken, invalid, tokenUse } = profile.kindOf(payload, subject, clientId);
+  if (idToken !== undefined) throw new AuthError('id_token_presented', `an ID token, not an access token: ${idToken}`);
+  if (invalid !== undefined) throw new AuthError('claim_invalid', invalid);
+
+  const aud = payload['aud'];
+  let audiences: string[];
+  if (aud === undefined && profile.clientIdAsAudience) {
+    if (clientId === undefined) throw new AuthError('audience_missing', `neither "aud" nor "${profile.clientIdClaims.join('" nor "')}" names who the token is for`);
+    audiences = [];
+  } else if (aud === undefined) {
+    throw new AuthError('audience_missing', '"aud" is missing: the token does not say which API it is for');
+  } else {
+    const list = typeof aud === 'string' ? [aud] : aud;
+    if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === 'string')) {
+      throw new AuthError('audience_mismatch', '"aud" is not a string or a non-empty array of strings');
+    }
+    audiences = list as string[];
+  }
 
   return {
     issuer: rules.issuer,
     subject,
-    audiences: audiences as string[],
+    audiences,
     expiresAt,
     clientId,
-    scopes: grantedScopes(payload, rules.scopeClaims),
-    tokenUse: tokenUseOf(payload, subject, clientId),
+    scopes: grantedScopes(payload, profile.scopeClaims),
+    tokenUse,
+    clientAudience: profile.clientIdAsAudience ? clientId : undefined,
   };
 }

@@ -14,6 +14,10 @@ export interface DecodedJwt {
 // Three base64url segments; the signature may be empty so that `alg: none` is refused by the
 // algorithm check, with a clearer reason than "malformed".
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// RFC 7516 §7.1: five base64url segments, the encrypted key and IV may be empty (dir, no IV).
+const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+// RFC 6750 §2.1 b64token characters, as opaque reference tokens are written.
+const OPAQUE_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 function parseJsonObject(segment: string, what: string): JsonObject {
   // Buffer's decoder silently skips invalid characters, but the pattern above already allowed
@@ -48,6 +52,10 @@ function parseHeader(segment: string, cache: LruCache<string, JsonObject> | unde
 export function decodeJwt(token: string, headerCache?: LruCache<string, JsonObject>): DecodedJwt {
   if (!COMPACT_JWS.test(token)) {
     const parts = token.split('.').length;
+    // Say what the credential is when it is plainly something else than a JWS, so that an
+    // operator sees a configuration problem (opaque tokens, encrypted tokens), not an attack.
+    if (parts === 1 && OPAQUE_TOKEN.test(token)) throw new AuthError('token_not_jwt', 'the token is opaque (no dots), not a JWT: this issuer needs introspection, or is configured to issue reference tokens');
+    if (parts === 5 && COMPACT_JWE.test(token)) throw new AuthError('token_not_jwt', 'the token is a JWE (5 segments: an encrypted JWT), which only its audience can decrypt; have the issuer sign access tokens without encrypting them');
     throw new AuthError('token_malformed', parts === 3 ? 'a segment is not base64url' : `expected 3 dot-separated parts, got ${parts}`);
   }
   const firstDot = token.indexOf('.');

@@ -3,9 +3,10 @@ import type { JsonObject } from './decode.js';
 
 /**
  * Claims that can carry granted scopes: `scope` (RFC 8693 §4.2, RFC 9068: one space-separated
- * string), `scp` (Okta, Azure AD: an array of strings) and `permissions` (Auth0 RBAC: an array).
+ * string), `scp` (Okta: an array of strings; Entra ID: a space-separated string), `permissions`
+ * (Auth0 RBAC: an array) and `roles` (Entra ID app permissions and app roles: an array).
  */
-export const SCOPE_CLAIMS = ['scope', 'scp', 'permissions'] as const;
+export const SCOPE_CLAIMS = ['scope', 'scp', 'permissions', 'roles'] as const;
 export type ScopeClaim = (typeof SCOPE_CLAIMS)[number];
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )

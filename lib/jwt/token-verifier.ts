@@ -6,7 +6,7 @@ import { validateClaims } from './claims.js';
 import { type DecodedJwt, decodeJwt, type JsonObject } from './decode.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
 import { IssuerKeys, type JwksEvent, type JwksOptions } from './issuer-keys.js';
-import type { ScopeClaim } from './scopes.js';
+import { type IssuerProfile, issuerProfile } from './issuer-profile.js';
 import { type Verification, VerifiedTokenCache, type VerifiedToken } from './verified-token-cache.js';
 
 export type { Verification, VerifiedToken } from './verified-token-cache.js';
@@ -16,6 +16,14 @@ export interface TrustedIssuer {
   issuer: string;
   /** Where this issuer's JWKS lives; undefined means "ask the OpenID discovery document". */
   jwksUri: string | undefined;
+  /** How this issuer's tokens are read; RFC 9068's when absent. */
+  profile?: IssuerProfile | undefined;
+}
+
+/** One trusted issuer at run time: its keys and its profile. */
+interface Issuer {
+  keys: IssuerKeys;
+  profile: IssuerProfile;
 }
 
 /** What the verifier checks, and how it keeps keys and verified tokens. */
@@ -23,9 +31,6 @@ export interface TokenVerifierOptions {
   issuers: readonly TrustedIssuer[];
   algorithms: readonly Algorithm[];
   clockToleranceSeconds: number;
-  scopeClaims: readonly ScopeClaim[];
-  /** Require the RFC 9068 JOSE header `typ: at+jwt`. */
-  requireAccessTokenType: boolean;
   maxTokenBytes: number;
   jwks: JwksOptions;
   /** Verified tokens remembered (VerifiedTokenCache); 0 turns the cache off. */
@@ -48,7 +53,7 @@ interface Candidate {
   jwt: DecodedJwt;
   kid: string;
   alg: Algorithm;
-  keys: IssuerKeys;
+  issuer: Issuer;
 }
 
 // Header parameters that would let the token name its own key (RFC 8725 §3.10): never honoured.
@@ -65,7 +70,7 @@ const HEADER_CACHE_SIZE = 32;
  */
 export class TokenVerifier {
   private readonly options: TokenVerifierOptions;
-  private readonly issuers: Map<string, IssuerKeys>;
+  private readonly issuers: Map<string, Issuer>;
   private readonly now: () => number;
   private readonly verifiedTokens: VerifiedTokenCache;
   private readonly headers = new LruCache<string, JsonObject>(HEADER_CACHE_SIZE);
@@ -74,15 +79,11 @@ export class TokenVerifier {
     this.options = options;
     this.now = dependencies.now ?? Date.now;
     const fetchJson = dependencies.fetchJson ?? defaultFetchJson;
-    this.issuers = new Map(options.issuers.map(({ issuer, jwksUri }) => [issuer, new IssuerKeys({
-      ...options.jwks,
-      issuer,
-      jwksUri,
-      fetchJson,
-      now: this.now,
-      onEvent: dependencies.onJwksEvent,
-    })]));
-    for (const [issuer, jwks] of options.jwksSnapshot) this.issuers.get(issuer)?.preload(jwks);
+    this.issuers = new Map(options.issuers.map(({ issuer, jwksUri, profile }) => [issuer, {
+      keys: new IssuerKeys({ ...options.jwks, issuer, jwksUri, fetchJson, now: this.now, onEvent: dependencies.onJwksEvent }),
+      profile: profile ?? issuerProfile('rfc9068'),
+    }]));
+    for (const [issuer, jwks] of options.jwksSnapshot) this.issuers.get(issuer)?.keys.preload(jwks);
     this.verifiedTokens = new VerifiedTokenCache({
       capacity: options.decisionCacheSize,
       clockToleranceSeconds: options.clockToleranceSeconds,
@@ -101,12 +102,12 @@ export class TokenVerifier {
    * Never throws; see IssuerKeys.prefetch.
    */
   prefetchKeys(): void {
-    for (const keys of this.issuers.values()) keys.prefetch();
+    for (const { keys } of this.issuers.values()) keys.prefetch();
   }
 
   /** @internal The key set of one trusted issuer, for tests. */
   keysOf(issuer: string): IssuerKeys | undefined {
-    return this.issuers.get(issuer);
+    return this.issuers.get(issuer)?.keys;
   }
 
   /** Verifies `token`; rejects with an AuthError when it must be refused. */
@@ -125,9 +126,10 @@ export class TokenVerifier {
     if (remembered !== undefined) return remembered;
     const candidate = this.candidate(token);
     // Known keys are used without an await; only a miss waits for the JWKS.
-    const known = candidate.keys.knownKey(candidate.kid, candidate.alg);
+    const { keys } = candidate.issuer;
+    const known = keys.knownKey(candidate.kid, candidate.alg);
     if (known !== undefined) return this.finish(candidate, known);
-    return candidate.keys.getKey(candidate.kid, candidate.alg).then((key) => this.finish(candidate, key));
+    return keys.getKey(candidate.kid, candidate.alg).then((key) => this.finish(candidate, key));
   }
 
   /** Decodes the token and checks its header and issuer: everything before a key is needed. */
@@ -143,18 +145,18 @@ export class TokenVerifier {
     }
     // We implement no JWS extension, so any critical one must be refused (RFC 7515 §4.1.11).
     if (crit !== undefined) throw new AuthError('crit_unsupported', 'header "crit" names extensions this verifier does not implement');
-    if (this.options.requireAccessTokenType && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
+    // `iss` is not trusted yet: it only picks whose keys and profile to try.
+    const iss = payload['iss'];
+    const issuer = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
+    if (issuer !== undefined && issuer.profile.requireAccessTokenType && (typeof typ !== 'string' || !ACCESS_TOKEN_TYPES.has(typ.toLowerCase()))) {
       throw new AuthError('typ_invalid', 'header "typ" is not "at+jwt" (RFC 9068)');
     }
     if (typeof kid !== 'string' || kid === '') throw new AuthError('kid_missing', 'header has no "kid"');
-
-    const iss = payload['iss'];
-    const keys = typeof iss === 'string' ? this.issuers.get(iss) : undefined;
-    if (keys === undefined) throw new AuthError('issuer_mismatch', '"iss" is missing or not a trusted issuer');
-    return { token, jwt, kid, alg, keys };
+    if (issuer === undefined) throw new AuthError('issuer_mismatch', '"iss" is missing or not a trusted issuer');
+    return { token, jwt, kid, alg, issuer };
   }
 
-  private finish({ token, jwt, kid, alg, keys }: Candidate, key: KeyObject): Verification {
+  private finish({ token, jwt, kid, alg, issuer: { keys, profile } }: Candidate, key: KeyObject): Verification {
     if (!verifySignature(alg, key, jwt.signingInput, jwt.signature)) {
       throw new AuthError('signature_invalid', `signature does not verify under key "${kid}"`);
     }
@@ -162,7 +164,7 @@ export class TokenVerifier {
       issuer: keys.issuer,
       now: Math.floor(this.now() / 1000),
       clockToleranceSeconds: this.options.clockToleranceSeconds,
-      scopeClaims: this.options.scopeClaims,
+      profile,
     });
     const verified = { claims, kid };
     const nbf = jwt.payload['nbf'];

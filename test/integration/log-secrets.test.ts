@@ -56,6 +56,7 @@ const hostile: [ReasonCode, unknown][] = [
   ['scheme_invalid', rest('Basic dXNlcjpwYXNzd29yZA==')],
   ['token_too_large', rest(`Bearer ${'a'.repeat(9000)}.b.c`)],
   ['token_malformed', rest('Bearer not.a.jwt!')],
+  ['token_not_jwt', rest('Bearer 2YotnFZFEjr1zCsicMWpAA')],
   ['alg_not_allowed', rest(`Bearer ${b64url({ alg: 'none', typ: 'at+jwt', kid: 'es-1' })}.${b64url(user())}.`)],
   ['header_key_rejected', rest(bearer(user(), { jwk: key.jwk }))],
   ['crit_unsupported', rest(bearer(user(), { crit: ['exp'] }))],
@@ -67,17 +68,22 @@ const hostile: [ReasonCode, unknown][] = [
   ['jwks_unavailable', rest(bearer(userClaims(deadIssuer)))],
   ['issuer_mismatch', rest(bearer(userClaims('https://evil.example/')))],
   ['audience_mismatch', rest(bearer(user({ aud: 'https://api.example.com/other/' })))],
+  ['audience_missing', rest(bearer(user({ aud: undefined })))],
+  ['id_token_presented', rest(bearer(user({ nonce: 'n-0S6_WzA2Mj' })))],
   ['token_expired', rest(bearer(user({ iat: now() - 7200, exp: now() - 3600 })))],
   ['token_not_yet_valid', rest(bearer(user({ nbf: now() + 3600 })))],
   ['iat_in_future', rest(bearer(user({ iat: now() + 3600 })))],
   ['claim_invalid', rest(bearer(user({ sub: 5 })))],
   ['route_unknown', rest(bearer(user()), 'GET', '/calendar/v1/admin')],
   ['insufficient_scope', rest(bearer(user({ scope: 'read' })), 'POST')],
+  ['token_use_unknown', rest(bearer(user({ client_id: undefined })))],
   ['user_token_required', rest(bearer(clientClaims(server.issuer, { aud: [GEOCODING_AUDIENCE, 'https://api.example.com/calendar/v1/'] })))],
   ['event_invalid', { type: 'REQUEST', headers: { Authorization: bearer(user()) } }],
 ];
 // Only a bug gives internal_error; nothing a caller sends may reach it, so no token is built for it.
-const UNREACHABLE: ReasonCode[] = ['internal_error'];
+// issuer_not_allowed needs a route table whose APIs name their issuers, which routes.json (the
+// table this handler bundles) does not: test/unit/authorizer/provider-matrix.test.ts covers it.
+const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed'];
 
 after(async () => {
   [process.stdout.write, process.stderr.write] = writes;

@@ -181,7 +181,7 @@ const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'
 const concretePath = (template: string, id: string): string => template.replace(/\{[^}]+\}/g, id);
 const resourcePattern = (route: SpecRoute): string => `${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`;
 
-interface RuleClaims { audiences: readonly string[]; scopes: ReadonlySet<string>; tokenUse: 'user' | 'client' }
+interface RuleClaims { audiences: readonly string[]; scopes: ReadonlySet<string>; tokenUse: 'user' | 'client' | 'unknown' }
 /** What the route table promises: the API's audience, every scope, and a user when required. */
 const rulesPermit = (route: SpecRoute, claims: RuleClaims): boolean =>
   claims.audiences.includes(route.audience)
@@ -302,7 +302,7 @@ describe('property: parseBearerToken', () => {
     try {
       decodeJwt(token);
     } catch (error) {
-      assert.ok(error instanceof AuthError && error.code === 'token_malformed', `decodeJwt threw ${String(error)}`);
+      assert.ok(error instanceof AuthError && (error.code === 'token_malformed' || error.code === 'token_not_jwt'), `decodeJwt threw ${String(error)}`);
       return;
     }
     assert.match(token, /^[A-Za-z0-9\-._~+/]+=*$/, 'a credential that is not a b64token was decoded');
@@ -353,13 +353,21 @@ describe('property: decodeJwt', () => {
   const jsonObject = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 3 }), { maxKeys: 6 });
   const signatureBytes = fc.uint8Array({ maxLength: 80 }).map((bytes) => Buffer.from(bytes));
 
+  /** What decodeJwt must call token_not_jwt: one b64token with no dot (opaque), or five base64url segments with a ciphertext (JWE). */
+  const looksOpaqueOrJwe = (token: string): boolean => {
+    const parts = token.split('.');
+    if (parts.length === 1) return /^[A-Za-z0-9\-_~+/]+=*$/.test(token);
+    return parts.length === 5 && parts.every((part) => /^[A-Za-z0-9_-]*$/.test(part)) && parts[0] !== '' && parts[3] !== '';
+  };
+
   function checkDecode(token: string): void {
     let decoded: ReturnType<typeof decodeJwt>;
     try {
       decoded = decodeJwt(token);
     } catch (error) {
       assert.ok(error instanceof AuthError, `threw ${String(error)}`);
-      assert.equal(error.code, 'token_malformed');
+      assert.ok(error.code === 'token_malformed' || error.code === 'token_not_jwt', `refused as ${error.code}`);
+      assert.equal(error.code === 'token_not_jwt', looksOpaqueOrJwe(token), `${error.code} for ${JSON.stringify(token)}`);
       return;
     }
     const parts = token.split('.');
@@ -381,7 +389,7 @@ describe('property: decodeJwt', () => {
     assert.equal(decoded.signingInput, `${header}.${payload}`);
   }
 
-  it('arbitrary strings, mutated and re-assembled JWTs: objects or token_malformed, never another error', () => {
+  it('arbitrary strings, mutated and re-assembled JWTs: objects, token_not_jwt (opaque or JWE only) or token_malformed, never another error', () => {
     const segmentArb = fc.oneof(
       jsonObject.map((value) => b64url(JSON.stringify(value))),
       fc.jsonValue({ maxDepth: 2 }).map((value) => b64url(JSON.stringify(value) ?? 'null')),
@@ -442,7 +450,7 @@ describe('property: grantedScopes', () => {
     { weight: 1, arbitrary: fc.array(fc.oneof(scopeItem, fc.jsonValue({ maxDepth: 1 })), { maxLength: 4 }) },
     { weight: 2, arbitrary: fc.jsonValue({ maxDepth: 2 }) },
   );
-  const payloadArb = fc.record({ scope: claimValue, scp: claimValue, permissions: claimValue, other: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] });
+  const payloadArb = fc.record({ scope: claimValue, scp: claimValue, permissions: claimValue, roles: claimValue, other: fc.jsonValue({ maxDepth: 1 }) }, { requiredKeys: [] });
 
   /** The scopes each configured claim literally holds, or 'invalid'. */
   function expectedScopes(payload: Record<string, unknown>, claims: readonly ScopeClaim[]): Set<string> | 'invalid' {
@@ -451,7 +459,7 @@ describe('property: grantedScopes', () => {
       const value = payload[claim];
       if (value === undefined) continue;
       let items: string[];
-      if (typeof value === 'string' && claim !== 'permissions') items = value.split(' ').filter((item) => item !== '');
+      if (typeof value === 'string' && (claim === 'scope' || claim === 'scp')) items = value.split(' ').filter((item) => item !== '');
       else if (claim !== 'scope' && Array.isArray(value) && value.every((item) => typeof item === 'string')) items = value as string[];
       else return 'invalid';
       for (const item of items) {
@@ -462,7 +470,7 @@ describe('property: grantedScopes', () => {
     return scopes;
   }
 
-  it('arbitrary JSON under scope/scp/permissions: a set of literal scope tokens, or claim_invalid', () => {
+  it('arbitrary JSON under scope/scp/permissions/roles: a set of literal scope tokens, or claim_invalid', () => {
     fc.assert(fc.property(payloadArb, fc.shuffledSubarray([...SCOPE_CLAIMS]), (payload, claims) => {
       const expected = expectedScopes(payload, claims);
       let actual: Set<string>;
@@ -767,7 +775,7 @@ describe('property: policy soundness over arbitrary route tables', () => {
           const path = `/${segments.join('/')}`;
           const route = findRoute(table, method, path);
           if (route === undefined) continue; // API Gateway answers such a request itself.
-          const satisfied = rulesPermit({ audience: route.api.audience, method: route.method, path: route.path, scopes: route.scopes, requireUser: route.requireUser }, claims);
+          const satisfied = rulesPermit({ audience: route.api.audiences[0]!, method: route.method, path: route.path, scopes: route.scopes, requireUser: route.requireUser }, claims);
           if (!satisfied) assert.equal(policyAllows(policy, `${prefix}/${method}${path}`), false, `${method} ${path} is routed to ${route.method} ${route.path}, which the token does not satisfy`);
         }
       },
@@ -1043,7 +1051,8 @@ describe('property: end to end through handlers/authorizer.ts', () => {
     const words = typeof scope === 'string' ? scope.split(' ').filter((word) => word !== '') : [];
     if (!words.every(isScopeToken)) return 'scope charset';
     if (!route.scopes.every((needed) => words.includes(needed))) return 'scopes';
-    const tokenUse = payload['gty'] === 'client-credentials' || clientId === payload['sub'] ? 'client' : 'user';
+    // RFC 9068 profile: a user only with positive evidence, a client id other than `sub`.
+    const tokenUse = payload['gty'] === 'client-credentials' ? 'client' : clientId === undefined ? 'unknown' : clientId === payload['sub'] ? 'client' : 'user';
     if (route.requireUser && tokenUse !== 'user') return 'user token required';
     return undefined;
   }

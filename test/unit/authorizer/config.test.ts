@@ -10,11 +10,11 @@ const naming = (variable: string, text: RegExp) => (error: unknown) =>
 describe('loadConfig', () => {
   it('has safe defaults', () => {
     const config = loadConfig({ AUTH_ISSUER: ISSUER });
-    assert.deepEqual(config.issuers, [{ issuer: ISSUER, jwksUri: undefined }]);
+    assert.deepEqual(config.issuers.map(({ issuer, jwksUri, profile }) => ({ issuer, jwksUri, profile: profile.name })), [{ issuer: ISSUER, jwksUri: undefined, profile: 'rfc9068' }]);
     assert.deepEqual(config.algorithms, ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA']);
     assert.equal(config.clockToleranceSeconds, 5);
-    assert.deepEqual(config.scopeClaims, ['scope']);
-    assert.equal(config.requireAccessTokenType, false);
+    assert.deepEqual(config.issuers[0]!.profile.scopeClaims, ['scope']);
+    assert.equal(config.issuers[0]!.profile.requireAccessTokenType, false);
     assert.equal(config.maxTokenBytes, 8192);
     assert.deepEqual(config.jwks, { cooldownSeconds: 30, timeoutMs: 3000, maxResponseBytes: 65536, maxAgeSeconds: 600 });
     assert.equal(config.decisionCacheSize, 1000);
@@ -28,7 +28,7 @@ describe('loadConfig', () => {
 
   it('pairs several issuers with their own JWKS URLs', () => {
     const config = loadConfig({ AUTH_ISSUER: 'https://a.example/, https://b.example/', AUTH_JWKS_URI: 'https://a.example/keys,https://b.example/keys' });
-    assert.deepEqual(config.issuers, [
+    assert.deepEqual(config.issuers.map(({ issuer, jwksUri }) => ({ issuer, jwksUri })), [
       { issuer: 'https://a.example/', jwksUri: 'https://a.example/keys' },
       { issuer: 'https://b.example/', jwksUri: 'https://b.example/keys' },
     ]);
@@ -44,8 +44,8 @@ describe('loadConfig', () => {
     assert.equal(config.decisionCacheSize, 0);
     assert.deepEqual(config.algorithms, ['RS256', 'ES256']);
     assert.equal(config.clockToleranceSeconds, 0);
-    assert.deepEqual(config.scopeClaims, ['scp', 'permissions']);
-    assert.equal(config.requireAccessTokenType, true);
+    assert.deepEqual(config.issuers[0]!.profile.scopeClaims, ['scp', 'permissions']);
+    assert.equal(config.issuers[0]!.profile.requireAccessTokenType, true);
     assert.equal(config.maxTokenBytes, 4096);
     assert.deepEqual(config.jwks, { cooldownSeconds: 10, timeoutMs: 500, maxResponseBytes: 2048, maxAgeSeconds: 120 });
   });
@@ -61,7 +61,7 @@ describe('loadConfig', () => {
     for (const alg of ['none', 'HS256', 'RS1']) {
       assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_ALGORITHMS: alg }), naming('AUTH_ALGORITHMS', /not supported/));
     }
-    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_SCOPE_CLAIMS: 'roles' }), naming('AUTH_SCOPE_CLAIMS', /not a known scope claim/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_SCOPE_CLAIMS: 'groups' }), naming('AUTH_SCOPE_CLAIMS', /not a known scope claim/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REQUIRE_AT_JWT: 'yes please' }), naming('AUTH_REQUIRE_AT_JWT', /true or false/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_JWKS_PREFETCH: 'soon' }), naming('AUTH_JWKS_PREFETCH', /true or false/));
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_JWKS_COOLDOWN_SECONDS: '60' }), naming('AUTH_JWKS_COOLDOWN_SECONDS', /0 to 30/));

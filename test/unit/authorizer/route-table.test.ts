@@ -8,7 +8,7 @@ const table = parseRouteTable(JSON.parse(readFileSync(new URL('../../../routes.j
 
 describe('route table', () => {
   it('holds the sample table exactly', () => {
-    const rows = table.routes.map((route) => `${route.api.audience} ${route.method} ${route.path} [${route.scopes.join(' ')}] user=${route.requireUser}`);
+    const rows = table.routes.map((route) => `${route.api.audiences.join(',')} ${route.method} ${route.path} [${route.scopes.join(' ')}] user=${route.requireUser}`);
     assert.deepEqual(rows, [
       `${CALENDAR_AUDIENCE} GET /calendar/v1/events [read] user=true`,
       `${CALENDAR_AUDIENCE} POST /calendar/v1/events [write] user=true`,

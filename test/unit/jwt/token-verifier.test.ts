@@ -479,8 +479,8 @@ describe('issuer', () => {
 });
 
 describe('audience', () => {
-  test('aud missing → audience_mismatch', async () => {
-    await rejectsWith(verify(signJwt(es256, claims({ aud: undefined }))), 'audience_mismatch');
+  test('aud missing → audience_missing (not a mismatch: the token names no API at all)', async () => {
+    await rejectsWith(verify(signJwt(es256, claims({ aud: undefined }))), 'audience_missing');
   });
 
   test('aud a number → audience_mismatch', async () => {
@@ -588,10 +588,19 @@ describe('token shape', () => {
     }
   });
 
-  test('1, 2, 4 or 5 segments, or an empty token → token_malformed', async () => {
+  test('2, 4 or 5 segments that are no JWE, or an empty token → token_malformed', async () => {
     const [header, payload, signature] = segments(signJwt(es256, claims()));
-    for (const token of ['', header, `${header}.${payload}`, `${header}.${payload}.${signature}.${signature}`, `${header}.${payload}.${signature}..`]) {
+    for (const token of ['', `${header}.${payload}`, `${header}.${payload}.${signature}.${signature}`, `${header}.${payload}.${signature}..`, 'a.b!c.d.e.f']) {
       await rejectsWithoutFetch(verify(token), 'token_malformed');
+    }
+  });
+
+  test('an opaque reference token or a JWE → token_not_jwt, saying which it is', async () => {
+    const [header, payload, signature] = segments(signJwt(es256, claims()));
+    const jwe = `${b64url({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: es256.kid })}.${signature}.${'A'.repeat(16)}.${payload}.${'B'.repeat(22)}`;
+    const dirJwe = `${b64url({ alg: 'dir', enc: 'A256GCM' })}..${'A'.repeat(16)}.${payload}.${'B'.repeat(22)}`;
+    for (const [token, what] of [[header, /opaque/], ['2YotnFZFEjr1zCsicMWpAA', /opaque/], ['8xLOxBtZp8+/abc=', /opaque/], [jwe, /JWE/], [dirJwe, /JWE/]] as const) {
+      await assert.rejects(verify(token), (error: unknown) => error instanceof AuthError && error.code === 'token_not_jwt' && what.test(error.message), token.slice(0, 20));
     }
   });
 
