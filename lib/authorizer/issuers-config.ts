@@ -20,12 +20,14 @@ const SIMPLE_FORM = ['AUTH_ISSUER', 'AUTH_JWKS_URI', 'AUTH_ISSUER_PROFILE', 'AUT
 const ENTRY_KEYS = new Set(['issuer', 'jwksUri', 'profile', 'scopeClaims', 'requireAccessTokenType']);
 
 function checkUrl(where: string, value: string, what: string): void {
+  // "localhost:4000" parses as a URL with the scheme "localhost:": say what is really missing.
+  const schemeless = /^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(value) && !/^https?:\/\//i.test(value);
+  if (schemeless) throw new ConfigError(where, `"${value}" has no scheme: did you mean https://${value}? (http:// only for localhost)`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    const hint = /^[a-z0-9.-]+(:\d+)?(\/|$)/i.test(value) ? ` (it has no scheme: did you mean https://${value}?)` : '';
-    throw new ConfigError(where, `"${value}" is not an absolute URL${hint}; give the ${what} as https://host/path`);
+    throw new ConfigError(where, `"${value}" is not an absolute URL; give the ${what} as https://host/path`);
   }
   if (!isAllowedKeyUrl(url)) {
     throw new ConfigError(where, `"${value}" must use https (plain http is only accepted for localhost)`);

@@ -74,3 +74,55 @@ describe('loadConfig', () => {
     assert.equal(loadConfig({ AUTH_ISSUER: 'http://127.0.0.1:4000/' }).issuers.length, 1);
   });
 });
+
+describe('loadConfig: issuer profiles', () => {
+  const summary = (env: Record<string, string>) => loadConfig(env).issuers.map(({ issuer, jwksUri, profile }) => ({
+    issuer, jwksUri, profile: profile.name, scopeClaims: [...profile.scopeClaims], typ: profile.requireAccessTokenType,
+  }));
+
+  it('one issuer keeps today\'s variables, with an optional profile whose defaults they override', () => {
+    assert.deepEqual(summary({ AUTH_ISSUER: ISSUER, AUTH_ISSUER_PROFILE: 'entra' }), [
+      { issuer: ISSUER, jwksUri: undefined, profile: 'entra', scopeClaims: ['scp', 'roles'], typ: false },
+    ]);
+    assert.deepEqual(summary({ AUTH_ISSUER: ISSUER, AUTH_ISSUER_PROFILE: 'okta', AUTH_SCOPE_CLAIMS: 'scope', AUTH_REQUIRE_AT_JWT: 'true' }), [
+      { issuer: ISSUER, jwksUri: undefined, profile: 'okta', scopeClaims: ['scope'], typ: true },
+    ]);
+    // One profile per AUTH_ISSUER entry, in the same order.
+    assert.deepEqual(summary({ AUTH_ISSUER: 'https://a/,https://b/', AUTH_ISSUER_PROFILE: 'auth0,keycloak' }).map((item) => item.profile), ['auth0', 'keycloak']);
+  });
+
+  it('AUTH_ISSUERS describes several issuers, each with its own JWKS and profile', () => {
+    const issuers = JSON.stringify([
+      { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ab12', profile: 'cognito' },
+      { issuer: 'https://login.microsoftonline.com/tid/v2.0', jwksUri: 'https://login.microsoftonline.com/tid/discovery/v2.0/keys', profile: 'entra', scopeClaims: ['scp'] },
+      { issuer: 'https://idp.example/', requireAccessTokenType: true },
+    ]);
+    assert.deepEqual(summary({ AUTH_ISSUERS: issuers }), [
+      { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Ab12', jwksUri: undefined, profile: 'cognito', scopeClaims: ['scope'], typ: false },
+      { issuer: 'https://login.microsoftonline.com/tid/v2.0', jwksUri: 'https://login.microsoftonline.com/tid/discovery/v2.0/keys', profile: 'entra', scopeClaims: ['scp'], typ: false },
+      { issuer: 'https://idp.example/', jwksUri: undefined, profile: 'rfc9068', scopeClaims: ['scope'], typ: true },
+    ]);
+  });
+
+  it('names the entry and the fix for every mistake', () => {
+    const issuers = (value: unknown) => ({ AUTH_ISSUERS: JSON.stringify(value) });
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_ISSUER_PROFILE: 'azure' }), naming('AUTH_ISSUER_PROFILE', /"azure" is not an issuer profile; choose from rfc9068, auth0, okta, entra, keycloak, cognito/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: 'https://a/,https://b/,https://c/', AUTH_ISSUER_PROFILE: 'okta,entra' }), naming('AUTH_ISSUER_PROFILE', /2 profiles for 3 issuer/));
+    assert.throws(() => loadConfig({ AUTH_ISSUERS: '[{issuer:' }), naming('AUTH_ISSUERS', /not valid JSON/));
+    assert.throws(() => loadConfig(issuers([])), naming('AUTH_ISSUERS', /non-empty JSON array/));
+    assert.throws(() => loadConfig(issuers(['https://a/'])), naming('AUTH_ISSUERS[0]', /must be an object/));
+    assert.throws(() => loadConfig(issuers([{ profile: 'okta' }])), naming('AUTH_ISSUERS[0].issuer', /is required/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER }, { issuer: ISSUER, profile: 'keycloack' }])), naming('AUTH_ISSUERS[1].profile', /"keycloack" is not an issuer profile/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER, scopes: ['scp'] }])), naming('AUTH_ISSUERS[0].scopes', /not a setting of an issuer/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER, scopeClaims: ['groups'] }])), naming('AUTH_ISSUERS[0].scopeClaims', /"groups" is not a known scope claim/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER, scopeClaims: 'scp' }])), naming('AUTH_ISSUERS[0].scopeClaims', /array of claim names/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER, requireAccessTokenType: 'true' }])), naming('AUTH_ISSUERS[0].requireAccessTokenType', /true or false/));
+    assert.throws(() => loadConfig(issuers([{ issuer: 'http://idp.example/' }])), naming('AUTH_ISSUERS[0].issuer', /https/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER, jwksUri: 'http://keys.example/' }])), naming('AUTH_ISSUERS[0].jwksUri', /https/));
+    assert.throws(() => loadConfig(issuers([{ issuer: ISSUER }, { issuer: ISSUER }])), naming('AUTH_ISSUERS', /twice/));
+    assert.throws(() => loadConfig({ ...issuers([{ issuer: ISSUER }]), AUTH_ISSUER: ISSUER }), naming('AUTH_ISSUERS', /together with AUTH_ISSUER/));
+    assert.throws(() => loadConfig({ ...issuers([{ issuer: ISSUER }]), AUTH_SCOPE_CLAIMS: 'scp' }), naming('AUTH_ISSUERS', /together with AUTH_SCOPE_CLAIMS/));
+    // A missing scheme is named as such, not as "must use https".
+    assert.throws(() => loadConfig({ AUTH_ISSUER: 'localhost:4000' }), naming('AUTH_ISSUER', /no scheme: did you mean https:\/\/localhost:4000/));
+  });
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { findRoute, parseRouteTable, resourceReachesRoute, RouteTableError } from '../../../lib/authorizer/route-table.js';
+import { checkTableIssuers, findRoute, parseRouteTable, resourceReachesRoute, RouteTableError } from '../../../lib/authorizer/route-table.js';
 import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from '../../helpers/jwt.js';
 
 const table = parseRouteTable(JSON.parse(readFileSync(new URL('../../../routes.json', import.meta.url), 'utf8')));
@@ -84,6 +84,76 @@ describe('route table', () => {
       [route('GET', '/a/{x}/c', ['admin']), route('GET', '/a/{y}/d', []), route('POST', '/a/{x}', ['write']), route('GET', '/a', ['admin'])],
     ];
     for (const routes of ok) assert.doesNotThrow(() => parseRouteTable({ apis: [{ name: 'a', audience: 'aud', function: 'a', routes }] }));
+  });
+});
+
+describe('route table: audiences, client ids, issuers and shared audiences', () => {
+  const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+  const refused = (document: unknown, message: RegExp) =>
+    assert.throws(() => parseRouteTable(document), (error: unknown) => error instanceof RouteTableError && message.test(error.message), String(message));
+
+  it('reads several audiences, Cognito client ids, issuers and a scope prefix', () => {
+    const table = parseRouteTable({ apis: [
+      { name: 'entra', audiences: ['6e74172b-be56-4843-9ff4-e66a39bb12e3', 'api://calendar'], routes: [route('GET', '/e', ['Calendar.Read'], true)] },
+      { name: 'cognito', clientIds: ['1example23456789'], issuers: ['https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example'], scopePrefix: 'https://calendar.example.com/', routes: [route('GET', '/c', ['read'], true)] },
+    ] });
+    const [entra, cognito] = table.apis;
+    assert.deepEqual(entra!.audiences, ['6e74172b-be56-4843-9ff4-e66a39bb12e3', 'api://calendar']);
+    assert.deepEqual(entra!.clientIds, []);
+    assert.equal(entra!.issuers, undefined);
+    assert.deepEqual(cognito!.audiences, []);
+    assert.deepEqual(cognito!.clientIds, ['1example23456789']);
+    assert.deepEqual(cognito!.issuers, ['https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example']);
+    assert.deepEqual(cognito!.routes[0]!.grants, ['https://calendar.example.com/read']);
+    assert.deepEqual(cognito!.routes[0]!.scopes, ['read']);
+  });
+
+  it('refuses what would silently widen or narrow access, naming the API and the fix', () => {
+    const api = (extra: Record<string, unknown>) => ({ apis: [{ name: 'a', routes: [route('GET', '/a', ['read'])], ...extra }] });
+    refused(api({}), /apis\[0\].*"audience".*"clientIds"/);
+    refused(api({ audience: 'x', audiences: ['y'] }), /"audience" or "audiences", not both/);
+    refused(api({ audiences: [] }), /"audiences" must be a non-empty array/);
+    refused(api({ audiences: ['x', 'x'] }), /lists a value twice/);
+    refused(api({ audience: 'x', issuers: 'https://one/' }), /"issuers" must be a non-empty array/);
+    refused(api({ audience: 'x', clientIds: [''] }), /"clientIds" must be a non-empty array of strings/);
+    refused(api({ audience: 'x', shareAudience: 'yes' }), /"shareAudience" must be true or false/);
+    refused(api({ audience: 'x', scopePrefix: 'has space/' }), /"scopePrefix"/);
+    // A typo of "issuers" must not leave the API open to every issuer.
+    refused(api({ audience: 'x', issuer: ['https://one/'] }), /"issuer" is not a setting of an API/);
+  });
+
+  it('two APIs on one audience (Okta\'s api://default) need shareAudience on both, a scope on every route, and no scope in common', () => {
+    const shared = (a: unknown[], b: unknown[], flags = [true, true]) => ({ apis: [
+      { name: 'calendar', audience: 'api://default', shareAudience: flags[0], routes: a },
+      { name: 'geocoding', audience: 'api://default', shareAudience: flags[1], routes: b },
+    ] });
+    const calendar = [route('GET', '/events', ['calendar:read'], true), route('POST', '/events', ['calendar:write'], true)];
+    const geocoding = [route('GET', '/reverse', ['geocoding:reverse'])];
+    assert.equal(parseRouteTable(shared(calendar, geocoding)).apis.length, 2);
+    refused(shared(calendar, geocoding, [true, false]), /audience "api:\/\/default" is used by two APIs \(calendar, geocoding\).*"shareAudience": true/);
+    refused(shared(calendar, [route('GET', '/reverse', [])]), /geocoding: GET \/reverse.*needs no scope.*shared by calendar, geocoding/);
+    refused(shared(calendar, [route('GET', '/reverse', ['calendar:read'])]), /scope "calendar:read" is needed by both/);
+    // The same rule holds for a shared Cognito app client id.
+    refused({ apis: [
+      { name: 'a', clientIds: ['c1'], shareAudience: true, routes: [route('GET', '/a', [])] },
+      { name: 'b', clientIds: ['c1'], shareAudience: true, routes: [route('GET', '/b', ['b'])] },
+    ] }, /needs no scope, but client id "c1" is shared/);
+    // Scope prefixes keep two APIs' equal route scopes apart.
+    assert.doesNotThrow(() => parseRouteTable({ apis: [
+      { name: 'a', audience: 'api://default', shareAudience: true, scopePrefix: 'a:', routes: [route('GET', '/a', ['read'])] },
+      { name: 'b', audience: 'api://default', shareAudience: true, scopePrefix: 'b:', routes: [route('GET', '/b', ['read'])] },
+    ] }));
+  });
+
+  it('at cold start, an API naming an untrusted issuer, or reached by client id with no Cognito-style issuer, is refused', () => {
+    const table = parseRouteTable({ apis: [{ name: 'a', audience: 'x', issuers: ['https://one.example/'], routes: [route('GET', '/a', [])] }] });
+    const rfc = { name: 'rfc9068', clientIdAsAudience: false };
+    const cognito = { name: 'cognito', clientIdAsAudience: true };
+    assert.throws(() => checkTableIssuers(table, [{ issuer: 'https://one.example', profile: rfc }]), /"issuers" names "https:\/\/one.example\/", which is not a trusted issuer/);
+    assert.doesNotThrow(() => checkTableIssuers(table, [{ issuer: 'https://one.example/', profile: rfc }]));
+    const byClient = parseRouteTable({ apis: [{ name: 'c', clientIds: ['c1'], routes: [route('GET', '/c', [])] }] });
+    assert.throws(() => checkTableIssuers(byClient, [{ issuer: 'https://one.example/', profile: rfc }]), /"clientIds" alone/);
+    assert.doesNotThrow(() => checkTableIssuers(byClient, [{ issuer: 'https://one.example/', profile: rfc }, { issuer: 'https://pool/', profile: cognito }]));
   });
 });
 

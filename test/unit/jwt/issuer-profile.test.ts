@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { issuerProfile, type ProfileName, PROFILE_NAMES, type TokenKind } from '../../../lib/jwt/issuer-profile.js';
+
+const kindOf = (name: ProfileName, payload: Record<string, unknown>): TokenKind => {
+  const profile = issuerProfile(name);
+  const clientId = profile.clientIdClaims.map((claim) => payload[claim]).find((value) => typeof value === 'string') as string | undefined;
+  return profile.kindOf(payload, payload['sub'] as string, clientId);
+};
+const use = (name: ProfileName, payload: Record<string, unknown>) => kindOf(name, payload).tokenUse;
+
+describe('issuer profiles: who is present', () => {
+  it('rfc9068: sub = client_id is a client, another sub a user, and no client id cannot be told', () => {
+    assert.equal(use('rfc9068', { sub: 'geocoding-backend', client_id: 'geocoding-backend' }), 'client');
+    assert.equal(use('rfc9068', { sub: 'usr_1', client_id: 'calendar-app' }), 'user');
+    assert.equal(use('rfc9068', { sub: 'usr_1', azp: 'calendar-app' }), 'user');
+    assert.equal(use('rfc9068', { sub: 'usr_1' }), 'unknown');
+    // Auth0's marker only ever makes a token less privileged, so the default profile honours it too.
+    assert.equal(use('rfc9068', { sub: 'usr_1', client_id: 'calendar-app', gty: 'client-credentials' }), 'client');
+  });
+
+  it('auth0: gty or "<id>@clients" is a client; a "<connection>|<id>" subject a user', () => {
+    assert.equal(use('auth0', { sub: 'Abc123@clients', azp: 'Abc123', gty: 'client-credentials' }), 'client');
+    assert.equal(use('auth0', { sub: 'Abc123@clients', azp: 'Abc123' }), 'client');
+    assert.equal(use('auth0', { sub: 'auth0|64f1c2', azp: 'Abc123' }), 'user');
+    assert.equal(use('auth0', { sub: 'google-oauth2|1077', azp: 'Abc123', gty: 'password' }), 'user');
+    assert.equal(use('auth0', { sub: 'something-else', azp: 'Abc123' }), 'unknown');
+  });
+
+  it('okta: sub = cid is a client, uid marks a user, and cid alone is not evidence of one', () => {
+    assert.equal(use('okta', { sub: '0oa1client', cid: '0oa1client' }), 'client');
+    assert.equal(use('okta', { sub: 'alice@example.com', cid: '0oa1client', uid: '00u1alice' }), 'user');
+    // The reviewed defect: a client-credentials token whose sub differs from cid must not become a user.
+    assert.equal(use('okta', { sub: 'service', cid: '0oa1client' }), 'unknown');
+  });
+
+  it('entra: idtyp decides; else delegated scp means a user, and roles alone an app', () => {
+    assert.equal(use('entra', { sub: 'x', azp: 'app', idtyp: 'app', roles: ['Geocode.All'] }), 'client');
+    assert.equal(use('entra', { sub: 'x', azp: 'app', roles: ['Geocode.All'] }), 'client');
+    assert.equal(use('entra', { sub: 'x', appid: 'app', scp: 'Calendars.Read' }), 'user');
+    assert.equal(use('entra', { sub: 'x', azp: 'app', idtyp: 'user', scp: 'Calendars.Read' }), 'user');
+    // An app-only token that also carries a user's app role in "roles" is still an app.
+    assert.equal(use('entra', { sub: 'x', azp: 'app', idtyp: 'app', scp: 'Calendars.Read' }), 'client');
+    assert.match(kindOf('entra', { sub: 'x', azp: 'app', idtyp: 'device' }).invalid ?? '', /"idtyp" is "device"/);
+  });
+
+  it('keycloak: service accounts are clients, a named user is a user, a lightweight token cannot be told', () => {
+    assert.equal(use('keycloak', { sub: 'f3c1', typ: 'Bearer', azp: 'geo', preferred_username: 'service-account-geo' }), 'client');
+    assert.equal(use('keycloak', { sub: 'f3c1', typ: 'Bearer', azp: 'geo', client_id: 'geo' }), 'client');
+    assert.equal(use('keycloak', { sub: 'f3c1', typ: 'Bearer', azp: 'geo', clientId: 'geo' }), 'client');
+    assert.equal(use('keycloak', { sub: 'a9b8', typ: 'Bearer', azp: 'calendar-app', preferred_username: 'alice' }), 'user');
+    assert.equal(use('keycloak', { sub: 'a9b8', typ: 'Bearer', azp: 'calendar-app' }), 'unknown');
+    assert.match(kindOf('keycloak', { sub: 'a9b8', typ: 'Refresh', azp: 'calendar-app' }).invalid ?? '', /"typ" is "Refresh", not "Bearer"/);
+  });
+
+  it('cognito: token_use access is required; username marks a user, sub = client_id a client', () => {
+    assert.equal(use('cognito', { sub: 'uuid-1', token_use: 'access', client_id: 'c1', username: 'uuid-1' }), 'user');
+    assert.equal(use('cognito', { sub: 'c1', token_use: 'access', client_id: 'c1' }), 'client');
+    assert.equal(use('cognito', { sub: 'uuid-1', token_use: 'access', client_id: 'c1' }), 'unknown');
+    assert.match(kindOf('cognito', { sub: 'uuid-1', client_id: 'c1', username: 'u' }).invalid ?? '', /"token_use" is missing/);
+    assert.match(kindOf('cognito', { sub: 'uuid-1', client_id: 'c1', token_use: 'refresh' }).invalid ?? '', /"token_use" is "refresh"/);
+  });
+});
+
+describe('issuer profiles: ID tokens', () => {
+  it('every profile refuses the generic markers: nonce, at_hash, c_hash, token_use id, payload typ ID', () => {
+    for (const name of PROFILE_NAMES) {
+      for (const marker of [{ nonce: 'n-0S6' }, { at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { c_hash: 'LDktKdoQak3Pk0cnXxCltA' }, { token_use: 'id' }, { typ: 'ID' }]) {
+        const payload = { sub: 'u', client_id: 'c', azp: 'c', cid: 'c', token_use: 'access', typ: 'Bearer', ...marker };
+        assert.ok(kindOf(name, payload).idToken !== undefined, `${name} ${JSON.stringify(marker)}`);
+      }
+    }
+  });
+
+  it('okta and entra access tokens always name their client: a token that does not is an ID token', () => {
+    assert.match(kindOf('okta', { sub: 'alice', uid: '00u1' }).idToken ?? '', /"cid"/);
+    assert.match(kindOf('entra', { sub: 'x', oid: 'o', tid: 't' }).idToken ?? '', /"azp".*"appid"/);
+    assert.equal(kindOf('okta', { sub: 'alice', uid: '00u1', cid: 'c' }).idToken, undefined);
+  });
+});
+
+describe('issuer profiles: presets and overrides', () => {
+  it('each preset reads its provider\'s scope and client claims; overrides replace, never merge', () => {
+    const shape = (name: ProfileName) => {
+      const { scopeClaims, clientIdClaims, clientIdAsAudience } = issuerProfile(name);
+      return { scopeClaims: [...scopeClaims], clientIdClaims: [...clientIdClaims], clientIdAsAudience };
+    };
+    assert.deepEqual(shape('rfc9068'), { scopeClaims: ['scope'], clientIdClaims: ['client_id', 'azp'], clientIdAsAudience: false });
+    assert.deepEqual(shape('auth0'), { scopeClaims: ['scope', 'permissions'], clientIdClaims: ['azp', 'client_id'], clientIdAsAudience: false });
+    assert.deepEqual(shape('okta'), { scopeClaims: ['scp'], clientIdClaims: ['cid'], clientIdAsAudience: false });
+    assert.deepEqual(shape('entra'), { scopeClaims: ['scp', 'roles'], clientIdClaims: ['azp', 'appid'], clientIdAsAudience: false });
+    assert.deepEqual(shape('keycloak'), { scopeClaims: ['scope'], clientIdClaims: ['azp'], clientIdAsAudience: false });
+    assert.deepEqual(shape('cognito'), { scopeClaims: ['scope'], clientIdClaims: ['client_id'], clientIdAsAudience: true });
+    const custom = issuerProfile('entra', { scopeClaims: ['roles'], requireAccessTokenType: true });
+    assert.deepEqual([...custom.scopeClaims], ['roles']);
+    assert.equal(custom.requireAccessTokenType, true);
+    assert.ok(Object.isFrozen(custom) && Object.isFrozen(custom.scopeClaims));
+  });
+});
