@@ -51,10 +51,10 @@ const isString = (value: unknown): value is string => typeof value === 'string' 
  * (OpenID Connect Core §2, §3.1.3.6, §3.3.2.11), Cognito's `token_use: id` and Keycloak's payload
  * `typ: ID`. An ID token tells a client who signed in; it grants nothing to an API.
  */
-function genericIdTokenMarker(payload: JsonObject): string | undefined {
+function genericIdTokenMarker(payload: JsonObject, markers: readonly string[] = ['nonce', 'at_hash', 'c_hash']): string | undefined {
   if (payload['token_use'] === 'id') return '"token_use" is "id"';
   if (typeof payload['typ'] === 'string' && payload['typ'].toLowerCase() === 'id') return 'payload "typ" is "ID"';
-  for (const claim of ['nonce', 'at_hash', 'c_hash']) {
+  for (const claim of markers) {
     if (claim in payload) return `it carries "${claim}", which only ID tokens do`;
   }
   return undefined;
@@ -129,15 +129,16 @@ const PRESETS: Record<ProfileName, Preset> = {
   },
   // Keycloak: payload `typ` is "Bearer" for access tokens ("ID" and "Refresh" otherwise); `azp`
   // names the client. A service account is a user named "service-account-<client>", and the
-  // service-account mappers add `client_id` (Keycloak 24+) or `clientId`.
+  // service-account mappers add `client_id` (newer releases) or `clientId`. Before Keycloak 25,
+  // access tokens carried the authorization request's `nonce` too, so `typ: Bearer` outranks it.
   keycloak: {
     scopeClaims: ['scope'],
     clientIdClaims: ['azp'],
     requireAccessTokenType: false,
     clientIdAsAudience: false,
     kindOf(payload) {
-      const idToken = genericIdTokenMarker(payload);
       const typ = payload['typ'];
+      const idToken = genericIdTokenMarker(payload, typ === 'Bearer' ? ['at_hash', 'c_hash'] : undefined);
       const invalid = typ !== undefined && typ !== 'Bearer' && idToken === undefined ? `payload "typ" is ${JSON.stringify(typ)}, not "Bearer"` : undefined;
       const username = payload['preferred_username'];
       if ((isString(username) && username.startsWith('service-account-')) || 'client_id' in payload || 'clientId' in payload) {

@@ -66,10 +66,16 @@ describe('issuer profiles: ID tokens', () => {
   it('every profile refuses the generic markers: nonce, at_hash, c_hash, token_use id, payload typ ID', () => {
     for (const name of PROFILE_NAMES) {
       for (const marker of [{ nonce: 'n-0S6' }, { at_hash: 'HK6E_P6Dh8Y93mRNtsDB1Q' }, { c_hash: 'LDktKdoQak3Pk0cnXxCltA' }, { token_use: 'id' }, { typ: 'ID' }]) {
-        const payload = { sub: 'u', client_id: 'c', azp: 'c', cid: 'c', token_use: 'access', typ: 'Bearer', ...marker };
+        const payload = { sub: 'u', client_id: 'c', azp: 'c', cid: 'c', token_use: 'access', ...marker };
         assert.ok(kindOf(name, payload).idToken !== undefined, `${name} ${JSON.stringify(marker)}`);
       }
     }
+  });
+
+  it('keycloak before 25 put the request nonce in access tokens: typ Bearer outranks it, at_hash does not', () => {
+    assert.equal(kindOf('keycloak', { sub: 'a9b8', typ: 'Bearer', azp: 'calendar-app', preferred_username: 'alice', nonce: 'n-1' }).idToken, undefined);
+    assert.ok(kindOf('keycloak', { sub: 'a9b8', typ: 'Bearer', azp: 'calendar-app', at_hash: 'x' }).idToken !== undefined);
+    assert.ok(kindOf('keycloak', { sub: 'a9b8', azp: 'calendar-app', nonce: 'n-1' }).idToken !== undefined);
   });
 
   it('okta and entra access tokens always name their client: a token that does not is an ID token', () => {
