@@ -139,7 +139,7 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal((LocalSecondaryIndexes as { IndexName: string }[])[0]?.IndexName, 'byStart');
     assert.equal((fn('calendar')['Environment'] as { Variables: Record<string, string> }).Variables['CALENDAR_TABLE'], 'bearer-gate-dev-events');
     assert.equal(fn('geocoding')['Environment'], undefined);
-    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_JWKS_URI']);
+    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI']);
   });
 
   it('exports the authorizer ARN for other stacks', () => {
