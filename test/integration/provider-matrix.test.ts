@@ -6,7 +6,12 @@
  * Every provider × case gives the expected outcome and reason code, on real JWKS servers on 127.0.0.1.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type { APIGatewayAuthorizerResult } from 'aws-lambda';
+import { build } from 'esbuild';
 import { createAuthorizer, type Decision } from '../../lib/authorizer/authorizer.js';
 import { loadConfig } from '../../lib/authorizer/config.js';
 import { parseRouteTable } from '../../lib/authorizer/route-table.js';
@@ -155,6 +160,42 @@ describe('cognito-local: real tokens from InitiateAuth', () => {
       const decision = await decide(realTokens.idToken, 'GET', path);
       row('cognito-local (real)', 'ID token', `GET ${path.split('/').pop()}`, decision);
       assert.deepEqual([decision.outcome, decision.reason], ['unauthorized', 'id_token_presented'], decision.detail);
+    }
+  });
+});
+
+describe('cognito-local through the bundled handler, as Lambda runs it', () => {
+  it('a Cognito-only table and AUTH_ISSUER_PROFILE=cognito: the real access token is allowed, the real ID token refused', async () => {
+    // The stage's table is bundled as '#route-table', exactly as serverless.yml's esbuild alias does.
+    const folder = mkdtempSync(join(tmpdir(), 'bearer-gate-cognito-handler-'));
+    try {
+      const table = join(folder, 'routes.json');
+      writeFileSync(table, JSON.stringify({ apis: [{ name: 'profile', clientIds: [cognitoUser.clientId], routes: [
+        { method: 'GET', path: '/me', scopes: ['aws.cognito.signin.user.admin'], requireUser: true },
+      ] }] }));
+      const bundle = join(folder, 'authorizer.mjs');
+      await build({
+        entryPoints: [new URL('../../handlers/authorizer.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm',
+        target: 'node20', outfile: bundle, alias: { '#route-table': table }, logLevel: 'silent',
+      });
+      const env = {
+        AUTH_ISSUER: cognito.issuerOf(cognitoUser.userPoolId), AUTH_JWKS_URI: cognito.jwksUriOf(cognitoUser.userPoolId),
+        AUTH_ISSUER_PROFILE: 'cognito', AUTH_LOG_LEVEL: 'silent', AUTH_METRICS: 'false',
+      };
+      Object.assign(process.env, env);
+      let handler: (event: unknown) => Promise<APIGatewayAuthorizerResult>;
+      try {
+        ({ handler } = await import(bundle) as { handler: typeof handler });
+      } finally {
+        for (const name of Object.keys(env)) delete process.env[name];
+      }
+      const event = (token: string) => ({ type: 'TOKEN', authorizationToken: `Bearer ${token}`, methodArn: arnFor('GET', '/me') });
+      const allowed = await handler(event(realTokens.accessToken));
+      assert.ok(policyAllows(allowed, arnFor('GET', '/me')));
+      assert.equal(allowed.context?.['tokenUse'], 'user');
+      await assert.rejects(handler(event(realTokens.idToken)), /^Error: Unauthorized$/);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
     }
   });
 });
