@@ -106,6 +106,7 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     algorithms: parseAlgorithms(env),
     clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300),
     maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', DEFAULTS.maxTokenBytes, 512, 65536),
+    requireLowS: boolean(env, 'AUTH_REQUIRE_LOW_S', false),
     jwks: {
       cooldownSeconds: integer(env, 'AUTH_JWKS_COOLDOWN_SECONDS', DEFAULTS.jwksCooldownSeconds, 0, 30),
       timeoutMs: integer(env, 'AUTH_JWKS_TIMEOUT_MS', DEFAULTS.jwksTimeoutMs, 50, 10000),

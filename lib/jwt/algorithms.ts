@@ -78,3 +78,26 @@ export function verifySignature(alg: Algorithm, key: KeyObject, signingInput: st
   }
   return verify(undefined, data, key, signature);
 }
+
+// Half the order of each curve's group, big-endian at the signature's half length: s above it has
+// a twin n − s that verifies as well (ECDSA malleability).
+const HALF_ORDERS: Partial<Record<Algorithm, Buffer>> = {};
+const half = (alg: Algorithm, hex: string, bytes: number): void => {
+  HALF_ORDERS[alg] = Buffer.from((BigInt(`0x${hex}`) >> 1n).toString(16).padStart(bytes * 2, '0'), 'hex');
+};
+half('ES256', 'FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551', 32);
+half('ES384', 'FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973', 48);
+half('ES512', '01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409', 66);
+
+/**
+ * Whether an ECDSA signature (JOSE form, r || s) has s in the lower half of the group order; true
+ * for every other algorithm. Both s and n − s verify, so only a low-S rule makes the signature,
+ * and the token, one string; but it also refuses the high-S half of what a signer that does not
+ * normalise (OpenSSL, Java) issues, so it is opt-in (AUTH_REQUIRE_LOW_S).
+ */
+export function isLowS(alg: Algorithm, signature: Buffer): boolean {
+  const halfOrder = HALF_ORDERS[alg];
+  if (halfOrder === undefined) return true;
+  const s = signature.subarray(halfOrder.length);
+  return s.length === halfOrder.length && Buffer.compare(s, halfOrder) <= 0;
+}

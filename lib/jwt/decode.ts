@@ -19,10 +19,26 @@ const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9
 // RFC 6750 §2.1 b64token characters, as opaque reference tokens are written.
 const OPAQUE_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
+// The value of each base64url character; -1 elsewhere.
+const BASE64URL_VALUES = new Int8Array(128).fill(-1);
+for (const [index, char] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'].entries()) BASE64URL_VALUES[char.charCodeAt(0)] = index;
+
+/**
+ * RFC 4648 §3.5 canonical encoding: a last character that carries fewer than 6 bits of data must
+ * have the rest zero. Decoders ignore those bits, so without this check one token has up to 16
+ * spellings, each its own API Gateway cache entry and decision-cache entry. (Padding never gets
+ * this far: "=" is not in the compact JWS alphabet.)
+ */
+function isCanonical(segment: string): boolean {
+  const spare = segment.length % 4 === 2 ? 0x0f : segment.length % 4 === 3 ? 0x03 : 0;
+  return spare === 0 || (BASE64URL_VALUES[segment.charCodeAt(segment.length - 1)]! & spare) === 0;
+}
+
 function parseJsonObject(segment: string, what: string): JsonObject {
   // Buffer's decoder silently skips invalid characters, but the pattern above already allowed
   // only base64url ones; a length of 1 mod 4 can never come from encoding whole bytes.
   if (segment.length % 4 === 1) throw new AuthError('token_malformed', `${what} is not base64url`);
+  if (!isCanonical(segment)) throw new AuthError('token_malformed', `${what} is not canonical base64url (stray bits in its last character)`);
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
@@ -62,6 +78,7 @@ export function decodeJwt(token: string, headerCache?: LruCache<string, JsonObje
   const secondDot = token.indexOf('.', firstDot + 1);
   const signaturePart = token.slice(secondDot + 1);
   if (signaturePart.length % 4 === 1) throw new AuthError('token_malformed', 'signature is not base64url');
+  if (!isCanonical(signaturePart)) throw new AuthError('token_malformed', 'signature is not canonical base64url (stray bits in its last character)');
   return {
     header: parseHeader(token.slice(0, firstDot), headerCache),
     payload: parseJsonObject(token.slice(firstDot + 1, secondDot), 'payload'),

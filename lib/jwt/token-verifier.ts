@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { AuthError } from '../errors.js';
 import { LruCache } from '../shared/lru-cache.js';
-import { type Algorithm, isSupportedAlgorithm, verifySignature } from './algorithms.js';
+import { type Algorithm, isLowS, isSupportedAlgorithm, verifySignature } from './algorithms.js';
 import { validateClaims } from './claims.js';
 import { type DecodedJwt, decodeJwt, type JsonObject } from './decode.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
@@ -32,6 +32,8 @@ export interface TokenVerifierOptions {
   algorithms: readonly Algorithm[];
   clockToleranceSeconds: number;
   maxTokenBytes: number;
+  /** Refuse ECDSA signatures whose s is in the upper half of the group order (one spelling per token). */
+  requireLowS?: boolean | undefined;
   jwks: JwksOptions;
   /** Verified tokens remembered (VerifiedTokenCache); 0 turns the cache off. */
   decisionCacheSize: number;
@@ -159,6 +161,9 @@ export class TokenVerifier {
   private finish({ token, jwt, kid, alg, issuer: { keys, profile } }: Candidate, key: KeyObject): Verification {
     if (!verifySignature(alg, key, jwt.signingInput, jwt.signature)) {
       throw new AuthError('signature_invalid', `signature does not verify under key "${kid}"`);
+    }
+    if (this.options.requireLowS === true && !isLowS(alg, jwt.signature)) {
+      throw new AuthError('signature_invalid', 'the ECDSA signature has a high s (its twin n − s verifies too); AUTH_REQUIRE_LOW_S refuses it');
     }
     const claims = validateClaims(jwt.payload, {
       issuer: keys.issuer,

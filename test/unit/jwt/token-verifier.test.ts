@@ -627,6 +627,70 @@ describe('token shape', () => {
   });
 });
 
+describe('one spelling per token', () => {
+  const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  /** The 16 (or 4) strings that decode to the same bytes as `segment`: only the low, unused bits of its last character differ. */
+  const spellings = (segment: string): string[] => {
+    const spare = segment.length % 4 === 2 ? 15 : segment.length % 4 === 3 ? 3 : 0;
+    const base = ALPHABET.indexOf(segment.at(-1)!) & ~spare;
+    return Array.from({ length: spare + 1 }, (_, bits) => segment.slice(0, -1) + ALPHABET[base | bits]);
+  };
+
+  test('the signature with stray bits in its last character → token_malformed; only the canonical spelling verifies', async () => {
+    // RS256 with 2048 bits: 256 bytes, 342 characters, so 4 spare bits and 16 spellings.
+    const token = signJwt(rsa, claims());
+    const [header, payload, signature] = segments(token);
+    const all = spellings(signature);
+    assert.equal(all.length, 16);
+    assert.ok(all.every((spelling) => Buffer.from(spelling, 'base64url').equals(Buffer.from(signature, 'base64url'))), 'all decode alike');
+    const cache = verifier();
+    for (const spelling of all) {
+      if (spelling === signature) assert.equal((await cache.verify(`${header}.${payload}.${spelling}`)).kid, rsa.kid);
+      else await rejectsWithoutFetch(cache.verify(`${header}.${payload}.${spelling}`), 'token_malformed');
+    }
+  });
+
+  test('a header or payload with stray bits → token_malformed, before any key is fetched', async () => {
+    // Lengths 2 or 3 mod 4 leave spare bits; pad the JSON until each segment has some.
+    let extra = '';
+    let token = signJwt(es256, claims());
+    while (segments(token)[1].length % 4 < 2) token = signJwt(es256, claims({ pad: (extra += 'x') }));
+    const [header, payload, signature] = segments(token);
+    for (const spelling of spellings(payload).filter((item) => item !== payload)) {
+      await rejectsWithoutFetch(verify(`${header}.${spelling}.${signature}`), 'token_malformed');
+    }
+    let headerToken = signJwt(es256, claims(), { x: '' });
+    for (let pad = 'y'; segments(headerToken)[0].length % 4 < 2; pad += 'y') headerToken = signJwt(es256, claims(), { x: pad });
+    const [head, body, sig] = segments(headerToken);
+    for (const spelling of spellings(head).filter((item) => item !== head)) {
+      await rejectsWithoutFetch(verify(`${spelling}.${body}.${sig}`), 'token_malformed');
+    }
+  });
+
+  test('ECDSA n − s: accepted by default (signers do not normalise), refused with AUTH_REQUIRE_LOW_S, whose low-S twin passes', async () => {
+    const orders = {
+      ES256: BigInt('0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551'),
+      ES384: BigInt('0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52973'),
+      ES512: BigInt('0x01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386409'),
+    };
+    for (const [key, alg] of [[es256, 'ES256'], [es384, 'ES384'], [es512, 'ES512']] as const) {
+      const token = signJwt(key, claims({ jti: alg }));
+      const [header, payload, signature] = segments(token);
+      const bytes = Buffer.from(signature, 'base64url');
+      const half = bytes.length / 2;
+      const s = BigInt(`0x${bytes.subarray(half).toString('hex')}`);
+      const twin = Buffer.concat([bytes.subarray(0, half), Buffer.from((orders[alg] - s).toString(16).padStart(half * 2, '0'), 'hex')]);
+      const twinToken = `${header}.${payload}.${b64url(twin)}`;
+      // Both verify: this is what the low-S rule is for.
+      assert.equal((await verify(token)).kid, key.kid);
+      assert.equal((await verify(twinToken)).kid, key.kid);
+      const [low, high] = s <= orders[alg] / 2n ? [token, twinToken] : [twinToken, token];
+      assert.equal((await verify(low, { AUTH_REQUIRE_LOW_S: 'true' })).kid, key.kid, alg);
+      await rejectsWith(verify(high, { AUTH_REQUIRE_LOW_S: 'true' }), 'signature_invalid');
+    }
+  });
+});
+
 describe('scopes and subject', () => {
   test('scope as an array → claim_invalid', async () => {
     await rejectsWith(verify(signJwt(es256, claims({ scope: ['read'] }))), 'claim_invalid');
