@@ -65,7 +65,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       const { permissions, context } = memo.grant(verification);
       if (permissions.unserved === 'audience_mismatch') throw new AuthError('audience_mismatch', 'the token is for no API this gateway serves ("aud", or the client id where it stands in for one)');
       if (permissions.unserved === 'issuer_not_allowed') throw new AuthError('issuer_not_allowed', `no API the token is for accepts tokens of ${claims.issuer}`);
-      const access = accessTo(target.route, claims, permissions);
+      const access = accessTo(target.route, claims, permissions, target.arn.method, target.arn.path);
       return {
         outcome: access.allowed ? 'allow' : 'deny',
         reason: access.reason,

@@ -19,6 +19,11 @@ export interface Route {
   readonly literals: number;
   /** The route's position in the whole table: names it in memo keys. */
   readonly index: number;
+  /**
+   * What the route's IAM resource (after the stage) matches, as IAM matches it: each `*` (a path
+   * parameter) is any run of characters, "/" and none included.
+   */
+  readonly resourceMatcher: RegExp;
 }
 
 export interface ApiDefinition {
@@ -191,7 +196,8 @@ export function parseRouteTable(document: unknown): RouteTable {
       routeKeys.add(shape);
       const literals = segments.filter((segment) => segment !== undefined && segment !== '+').length;
       const grants = (scopes as string[]).map((scope) => `${api.scopePrefix ?? ''}${scope}`);
-      const route: Route = { api, method, path, scopes: [...scopes] as string[], grants, requireUser, segments, literals, index: routes.length };
+      const resourceMatcher = new RegExp(`^${resourcePattern(method, path).split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's');
+      const route: Route = { api, method, path, scopes: [...scopes] as string[], grants, requireUser, segments, literals, index: routes.length, resourceMatcher };
       api.routes.push(route);
       routes.push(route);
     });

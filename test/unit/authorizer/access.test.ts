@@ -5,6 +5,9 @@ import { accessTo, permissionsOf } from '../../../lib/authorizer/access.js';
 import type { TokenClaims } from '../../../lib/jwt/claims.js';
 import { parseExecuteApiArn } from '../../../lib/authorizer/execute-api-arn.js';
 import { authorizerContext, buildPolicy } from '../../../lib/authorizer/policy.js';
+import { createAuthorizer } from '../../../lib/authorizer/authorizer.js';
+import { loadConfig } from '../../../lib/authorizer/config.js';
+import type { TokenVerifier } from '../../../lib/jwt/token-verifier.js';
 import { findRoute, parseRouteTable } from '../../../lib/authorizer/route-table.js';
 import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from '../../helpers/jwt.js';
 import { arnFor, policyAllows, STAGE } from '../../helpers/policy.js';
@@ -22,7 +25,7 @@ function claims(overrides: Partial<TokenClaims>): TokenClaims {
 function policyFor(tokenClaims: TokenClaims, method: string, path: string) {
   const arn = parseExecuteApiArn(arnFor(method, path));
   const permissions = permissionsOf(table, tokenClaims);
-  const access = accessTo(findRoute(table, arn.method, arn.path), tokenClaims, permissions);
+  const access = accessTo(findRoute(table, arn.method, arn.path), tokenClaims, permissions, arn.method, arn.path);
   return { access, policy: buildPolicy(tokenClaims.subject, arn.stagePrefix, permissions.permitted, authorizerContext(tokenClaims)) };
 }
 
@@ -104,6 +107,38 @@ describe('policy from scopes (safe under the authorizer result cache)', () => {
       // IAM wildcards in the stage would carry into every resource of the policy and open all stages.
       'arn:aws:execute-api:us-east-1:1:abc/*/GET/x', 'arn:aws:execute-api:us-east-1:1:abc/pr?d/GET/x', 'arn:aws:execute-api:us-east-1:1:abc/$other/GET/x']) {
       assert.throws(() => parseExecuteApiArn(bad));
+    }
+  });
+});
+
+describe('the decision is what the policy does to the requested ARN', () => {
+  const reader = claims({ scopes: new Set(['read']) });
+  const verified = { claims: reader, kid: 'k' };
+  const authorize = createAuthorizer({
+    config: loadConfig({ AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks' }),
+    routes: table,
+    verifier: { verify: async () => verified, verifyNow: () => ({ verified, cached: false }) } as unknown as TokenVerifier,
+  });
+
+  it('paths no route template matches but the policy\'s wildcards cover are allowed, and logged so', async () => {
+    // The review's ARNs: a trailing slash, an extra segment, an empty segment; IAM's "*" covers each.
+    for (const path of ['/calendar/v1/events/', '/calendar/v1/events/x/y', '/calendar/v1/events//x', '/calendar/v1/events/a/b/c/']) {
+      const arn = arnFor('GET', path);
+      const decision = await authorize({ type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn: arn });
+      assert.equal(policyAllows(decision.result!, arn), true, `the policy allows ${path}`);
+      assert.deepEqual([decision.outcome, decision.reason], ['allow', undefined], path);
+    }
+  });
+
+  it('for every request, allow exactly when the returned policy allows its ARN', async () => {
+    const paths = ['/calendar/v1/events', '/calendar/v1/events/', '/calendar/v1/events/1', '/calendar/v1/events/1/2', '/calendar/v1/eventsx',
+      '/calendar/v1', '/calendar/v1/events//', '/geocoding/v1/reverse', '/nowhere', '/', '/calendar/v1/events/.%2e'];
+    for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH']) {
+      for (const path of paths) {
+        const arn = arnFor(method, path);
+        const decision = await authorize({ type: 'TOKEN', authorizationToken: 'Bearer a.b.c', methodArn: arn });
+        assert.equal(decision.outcome === 'allow', policyAllows(decision.result!, arn), `${method} ${path}: ${decision.outcome} ${decision.reason}`);
+      }
     }
   });
 });
