@@ -3,7 +3,7 @@ import { AuthError } from '../errors.js';
 import type { Algorithm } from './algorithms.js';
 import type { FetchJson } from './fetch-json.js';
 import { importJwk, type JwkMembers, jwkRefusal, keyForAlgorithm, type TrustedKey } from './jwk.js';
-import { isAllowedKeyUrl } from './key-url.js';
+import { isAllowedDiscoveredKeyUrl } from './key-url.js';
 
 /** How one issuer's key set is fetched and kept. */
 export interface JwksOptions {
@@ -252,7 +252,7 @@ export class IssuerKeys {
     } catch {
       throw new Error(`${url} has an invalid jwks_uri`);
     }
-    if (!isAllowedKeyUrl(parsed)) throw new Error(`${url} has a jwks_uri that is not https`);
+    if (!isAllowedDiscoveredKeyUrl(parsed, this.issuer)) throw new Error(`${url} has a jwks_uri that is not https (${parsed.protocol}//${parsed.host}); only a loopback http issuer may name a loopback http one`);
     return jwksUri;
   }
 

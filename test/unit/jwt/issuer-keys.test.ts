@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { type Environment, loadConfig } from '../../../lib/authorizer/config.js';
 import { AuthError, type ReasonCode } from '../../../lib/errors.js';
-import { fetchJson } from '../../../lib/jwt/fetch-json.js';
+import { type FetchJson, fetchJson } from '../../../lib/jwt/fetch-json.js';
 import { IssuerKeys, type JwksEvent } from '../../../lib/jwt/issuer-keys.js';
 import { TokenVerifier } from '../../../lib/jwt/token-verifier.js';
 import { JwksServer, type JwksServerMode } from '../../helpers/jwks-server.js';
@@ -557,6 +557,30 @@ describe('discovery', () => {
     clock += NO_KEYS_BACKOFF_MS;
     assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
     assert.equal(server.jwksRequests, 2);
+  });
+
+  test('an https issuer whose discovery names a loopback http jwks_uri (the Lambda Runtime API) is refused, never fetched', async () => {
+    const issuer = 'https://issuer.example/';
+    const asked: string[] = [];
+    const events: JwksEvent[] = [];
+    const fetchStub: FetchJson = async (url) => {
+      asked.push(url);
+      if (url === `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`) {
+        return { issuer, jwks_uri: 'http://127.0.0.1:9001/2018-06-01/runtime/invocation/next' };
+      }
+      return jwks(keyA);
+    };
+    const keys = new IssuerKeys({ cooldownSeconds: 30, maxAgeSeconds: 600, timeoutMs: 1000, maxResponseBytes: 65536, issuer, jwksUri: undefined, fetchJson: fetchStub, now, onEvent: (event) => events.push(event) });
+    await rejectsWith(keys.getKey(keyA.kid, 'ES256'), 'jwks_unavailable');
+    assert.deepEqual(asked, ['https://issuer.example/.well-known/openid-configuration'], 'only discovery was fetched');
+    assert.match(events.find((event) => event.type === 'jwks_fetch_failed')?.detail ?? '', /not https \(http:\/\/127\.0\.0\.1:9001\)/);
+  });
+
+  test('a loopback http issuer (the local stack) may discover a loopback http jwks_uri', async () => {
+    const cache = discovering();
+    assert.equal((await cache.verify(token(keyA))).kid, keyA.kid);
+    assert.equal(server.discoveryRequests, 1);
+    assert.equal(server.jwksRequests, 1);
   });
 });
 
