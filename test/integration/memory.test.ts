@@ -109,7 +109,7 @@ describe('memory', () => {
       const owner = `usr_${randomUUID()}`;
       const request = (method: string, extra: Partial<ApiRequest> = {}): ApiRequest => ({
         method, pathParameters: {}, query: {}, headers: {}, body: undefined,
-        authorizer: { sub: owner, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' }, ...extra,
+        authorizer: { sub: owner, iss: 'https://issuer.example/', tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' }, ...extra,
       });
       const use = async (index: number) => {
         const kind = index % 5;

@@ -6,6 +6,9 @@ import { errorResponse, jsonResponse } from '../http-response.js';
 
 const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** DynamoDB's limit on a partition key value. */
+const MAX_OWNER_BYTES = 2048;
+
 const etag = (version: number): string => `"${version}"`;
 
 /** `If-Match: "3"` → 3. Weak validators and lists are not accepted: a write needs one exact version. */
@@ -79,8 +82,20 @@ async function dispatch(request: ApiRequest, owner: string, store: EventStore): 
 }
 
 /**
- * The calendar API. The owner is the `sub` the authorizer verified, never anything from the
- * request; events of other owners are indistinguishable from events that do not exist (404).
+ * The owner of the caller's events: the verified issuer and subject, `["<iss>","<sub>"]` as JSON.
+ * A `sub` is only unique within its issuer (two trusted issuers may both have an `alice`), so the
+ * pair is the user; JSON is injective (no two different pairs give the same key, whatever the
+ * strings hold), unlike a separator. Undefined when the authorizer context lacks either.
+ */
+export function ownerKey(authorizer: Record<string, unknown>): string | undefined {
+  const { iss, sub } = authorizer;
+  if (typeof iss !== 'string' || iss === '' || typeof sub !== 'string' || sub === '') return undefined;
+  return JSON.stringify([iss, sub]);
+}
+
+/**
+ * The calendar API. The owner is the issuer and `sub` the authorizer verified, never anything from
+ * the request; events of other owners are indistinguishable from events that do not exist (404).
  */
 export async function handleCalendarRequest(
   request: ApiRequest,
@@ -88,10 +103,12 @@ export async function handleCalendarRequest(
   /** Told of every 503 and 500 with its cause, which the client never sees: the operator's side. */
   onFailure: (reason: 'store_unavailable' | 'internal_error', error: unknown) => void = () => {},
 ): Promise<APIGatewayProxyResult> {
-  const owner = request.authorizer['sub'];
-  if (typeof owner !== 'string' || owner === '') return errorResponse(401, 'unauthorized', 'no authenticated user');
+  const owner = ownerKey(request.authorizer);
+  if (owner === undefined) return errorResponse(401, 'unauthorized', 'no authenticated user');
   // The authorizer already refuses client tokens here; a second check costs nothing.
   if (request.authorizer['tokenUse'] !== 'user') return errorResponse(403, 'forbidden', 'the calendar needs a user access token');
+  // DynamoDB refuses a partition key over 2048 bytes; an identity that long cannot own events.
+  if (Buffer.byteLength(owner, 'utf8') > MAX_OWNER_BYTES) return errorResponse(403, 'forbidden', 'the issuer and subject of this token are too long for the calendar');
   try {
     return await dispatch(request, owner, store);
   } catch (error) {

@@ -103,8 +103,9 @@ export interface DynamoEventStoreOptions {
 }
 
 /**
- * Events in one DynamoDB table keyed by (owner, id): the owner's `sub` is in every key, so no
- * query can reach another user's events. A local secondary index on `startKey` serves the list.
+ * Events in one DynamoDB table keyed by (owner, id): the owner (the API's key for the verified
+ * issuer and `sub`) is in every key, so no query can reach another user's events. A local
+ * secondary index on `startKey` serves the list.
  */
 export class DynamoEventStore implements EventStore {
   private readonly documents: DynamoDBDocumentClient;

@@ -6,7 +6,7 @@ import type {
   APIGatewayEventRequestContextV2WithAuthorizer, APIGatewayProxyEvent, APIGatewayProxyEventV2WithRequestContext, APIGatewayProxyResult,
 } from 'aws-lambda';
 import { type ApiRequest, parseApiEvent } from '../../../../lib/samples/api-event.js';
-import { handleCalendarRequest, isUnavailable } from '../../../../lib/samples/calendar/api.js';
+import { handleCalendarRequest, isUnavailable, ownerKey } from '../../../../lib/samples/calendar/api.js';
 import { type CalendarEvent, DynamoEventStore, type EventPage, type EventStore, EventNotFoundError } from '../../../../lib/samples/calendar/store.js';
 import type { ErrorBody } from '../../../../lib/samples/http-response.js';
 import { type RunningDynamoDb, startDynamoDb } from '../../../../local/dynamodb.js';
@@ -37,6 +37,14 @@ after(async () => {
   }
 });
 
+/** The issuer of every test user that names no other; a second one for the same `sub` elsewhere. */
+const ISSUER = 'https://issuer-a.example/';
+const OTHER_ISSUER = 'https://issuer-b.example/';
+
+/** A user: a `sub` at ISSUER, or a `sub` at a named issuer. */
+type Who = string | { iss: string; sub: string };
+const identity = (who: Who): { iss: string; sub: string } => (typeof who === 'string' ? { iss: ISSUER, sub: who } : who);
+
 /** A fresh user per test: every key holds the owner, so tests cannot see each other's events. */
 function newOwner(): string {
   return `usr_${randomUUID()}`;
@@ -59,14 +67,14 @@ interface Call {
   body?: string | Record<string, unknown>;
 }
 
-function request(owner: string, method: string, call: Call = {}): ApiRequest {
+function request(owner: Who, method: string, call: Call = {}): ApiRequest {
   return {
     method,
     pathParameters: call.id === undefined ? {} : { id: call.id },
     query: call.query ?? {},
     headers: call.headers ?? {},
     body: call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body),
-    authorizer: { sub: owner, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' },
+    authorizer: { ...identity(owner), tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' },
   };
 }
 
@@ -99,28 +107,28 @@ function assertError(response: Reply, status: number, error: string): ErrorBody 
   return body;
 }
 
-async function create(owner: string, fields: Record<string, unknown>): Promise<CalendarEvent> {
+async function create(owner: Who, fields: Record<string, unknown>): Promise<CalendarEvent> {
   const response = await send(request(owner, 'POST', { body: fields }));
   assert.equal(response.status, 201, response.raw);
   return asEvent(response);
 }
 
-async function createAt(owner: string, hour: number, title = `at ${hour}`): Promise<CalendarEvent> {
+async function createAt(owner: Who, hour: number, title = `at ${hour}`): Promise<CalendarEvent> {
   return create(owner, { title, start: at(hour), end: at(hour, 30) });
 }
 
-async function get(owner: string, id: string): Promise<Reply> {
+async function get(owner: Who, id: string): Promise<Reply> {
   return send(request(owner, 'GET', { id }));
 }
 
-async function list(owner: string, query: Record<string, string> = {}): Promise<EventPage> {
+async function list(owner: Who, query: Record<string, string> = {}): Promise<EventPage> {
   const response = await send(request(owner, 'GET', { query }));
   assert.equal(response.status, 200, response.raw);
   return asPage(response);
 }
 
 /** Every page of a list, following nextCursor until null; bounded so a cursor loop fails instead of hanging. */
-async function listAll(owner: string, query: Record<string, string>, maxPages = 20): Promise<CalendarEvent[][]> {
+async function listAll(owner: Who, query: Record<string, string>, maxPages = 20): Promise<CalendarEvent[][]> {
   const pages: CalendarEvent[][] = [];
   let cursor: string | null | undefined;
   for (;;) {
@@ -161,7 +169,7 @@ const SOME_ID = '0b5e7a56-3c1d-4f5e-9a8b-7c6d5e4f3a2b';
 const VALID_BODY = { title: 'Dentist', start: at(9), end: at(10) };
 
 /** One request per route, for checks that must hold on all of them. */
-function everyRoute(owner: string, id = SOME_ID): [string, ApiRequest][] {
+function everyRoute(owner: Who, id = SOME_ID): [string, ApiRequest][] {
   return [
     ['list', request(owner, 'GET')],
     ['create', request(owner, 'POST', { body: VALID_BODY })],
@@ -174,7 +182,7 @@ function everyRoute(owner: string, id = SOME_ID): [string, ApiRequest][] {
 
 describe('calendar API: authentication', () => {
   it('answers 401 without an authenticated sub, before touching the store', async () => {
-    for (const authorizer of [{}, { tokenUse: 'user' }, { sub: '', tokenUse: 'user' }, { sub: 42, tokenUse: 'user' }, { sub: null, tokenUse: 'user' }]) {
+    for (const authorizer of [{}, { tokenUse: 'user', iss: ISSUER }, { sub: '', tokenUse: 'user', iss: ISSUER }, { sub: 42, tokenUse: 'user', iss: ISSUER }, { sub: null, tokenUse: 'user', iss: ISSUER }]) {
       for (const [route, apiRequest] of everyRoute('ignored')) {
         const response = await send({ ...apiRequest, authorizer }, untouchable);
         assertError(response, 401, 'unauthorized');
@@ -186,9 +194,30 @@ describe('calendar API: authentication', () => {
   it('answers 403 to anything but a user token, before touching the store', async () => {
     for (const tokenUse of ['client', undefined, 'User', '']) {
       for (const [, apiRequest] of everyRoute(newOwner())) {
-        assertError(await send({ ...apiRequest, authorizer: { sub: 'usr_1', tokenUse } }, untouchable), 403, 'forbidden');
+        assertError(await send({ ...apiRequest, authorizer: { iss: ISSUER, sub: 'usr_1', tokenUse } }, untouchable), 403, 'forbidden');
       }
     }
+  });
+
+  it('answers 401 without the issuer of the sub, before touching the store', async () => {
+    // A sub means nothing without its issuer: the owner is the pair.
+    for (const iss of [undefined, '', 42, null, ['https://issuer-a.example/']]) {
+      for (const [route, apiRequest] of everyRoute('usr_1')) {
+        const response = await send({ ...apiRequest, authorizer: { sub: 'usr_1', iss, tokenUse: 'user' } }, untouchable);
+        assertError(response, 401, 'unauthorized');
+        assert.equal(response.headers['etag'], undefined, route);
+      }
+    }
+  });
+
+  it('answers 403 to an issuer and sub too long to be a DynamoDB key, before touching the store', async () => {
+    const long = { iss: ISSUER, sub: `usr_${'x'.repeat(2048)}` };
+    for (const [, apiRequest] of everyRoute(long)) assertError(await send(apiRequest, untouchable), 403, 'forbidden');
+    // Just under the limit is a user like any other.
+    const sub = 'x'.repeat(2048 - JSON.stringify([ISSUER, '']).length);
+    assert.equal(Buffer.byteLength(ownerKey({ iss: ISSUER, sub })!), 2048);
+    const event = await createAt({ iss: ISSUER, sub }, 9);
+    assert.deepEqual((await list({ iss: ISSUER, sub })).events, [event]);
   });
 });
 
@@ -385,6 +414,44 @@ describe('calendar API: owners are isolated', () => {
     assert.deepEqual(read.json, event);
     assert.deepEqual(await list(bob), { events: [], nextCursor: null });
     assert.deepEqual((await list(alice)).events, [event]);
+  });
+
+  it('keeps the same sub at two issuers apart: two users, neither sees or touches the other\'s events', async () => {
+    const sub = newOwner();
+    const atA = { iss: ISSUER, sub };
+    const atB = { iss: OTHER_ISSUER, sub };
+    const event = await create(atA, { ...VALID_BODY, description: 'issuer A only' });
+    assertError(await get(atB, event.id), 404, 'not_found');
+    assertError(await send(request(atB, 'PUT', { id: event.id, headers: { 'if-match': '"1"' }, body: { ...VALID_BODY, title: 'hijacked' } })), 404, 'not_found');
+    assertError(await send(request(atB, 'DELETE', { id: event.id })), 404, 'not_found');
+    assert.deepEqual(await list(atB), { events: [], nextCursor: null });
+    const theirs = await createAt(atB, 11);
+    assert.deepEqual((await list(atA)).events, [event]);
+    assert.deepEqual((await list(atB)).events, [theirs]);
+    // Nor does issuer A's cursor page through issuer B's user.
+    await createAt(atA, 12);
+    const page = await list(atA, { limit: '1' });
+    assert.ok(page.nextCursor !== null);
+    assertError(await send(request(atB, 'GET', { query: { cursor: page.nextCursor } })), 400, 'invalid_request');
+  });
+
+  it('gives different (iss, sub) pairs different owners even where a joined string would be the same', async () => {
+    const tag = randomUUID();
+    // Pairs that `iss + sub` joined plainly, or with `#` or `:`, or quoted naively, would merge.
+    const base = `https://a.example/${tag}`;
+    const pairs = [
+      { iss: base, sub: 'xy' }, { iss: `${base}x`, sub: 'y' },
+      { iss: base, sub: 'x#y' }, { iss: `${base}#x`, sub: 'y' },
+      { iss: base, sub: 'x:y' }, { iss: `${base}:x`, sub: 'y' },
+      { iss: `${base}","x`, sub: 'y' }, { iss: base, sub: 'x","y' },
+      { iss: `${base}\\`, sub: 'y' }, { iss: base, sub: '\\y' },
+    ];
+    assert.equal(new Set(pairs.map((pair) => ownerKey(pair))).size, pairs.length);
+    const events = [];
+    for (const pair of pairs) events.push(await createAt(pair, 9));
+    for (const [index, pair] of pairs.entries()) {
+      assert.deepEqual((await list(pair)).events.map((event) => event.id), [events[index]!.id], JSON.stringify(pair));
+    }
   });
 
   it('keeps each user\'s list to their own events', async () => {
@@ -695,8 +762,8 @@ function httpApiEvent(method: string, options: { id?: string; body?: string; hea
 describe('calendar API behind API Gateway (proxy events through the Lambda handler)', () => {
   it('serves a REST API (1.0) and an HTTP API (2.0) caller, taking the owner from the authorizer context only', async () => {
     const owner = newOwner();
-    const restAuthorizer = { principalId: owner, sub: owner, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write', integrationLatency: 3 };
-    const httpAuthorizer = { lambda: { sub: owner, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' } };
+    const restAuthorizer = { principalId: owner, sub: owner, iss: ISSUER, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write', integrationLatency: 3 };
+    const httpAuthorizer = { lambda: { sub: owner, iss: ISSUER, tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' } };
 
     // REST API: base64 body, mixed-case header names.
     const created = reply(await handler(restEvent('POST', { body: JSON.stringify({ title: 'Über-meeting', start: at(9), end: at(10) }), base64: true, authorizer: restAuthorizer })));
@@ -712,6 +779,11 @@ describe('calendar API behind API Gateway (proxy events through the Lambda handl
     assert.deepEqual(read.json, event);
     const listed = reply(await handler(httpApiEvent('GET', { query: { from: at(9), limit: '5' }, authorizer: httpAuthorizer })));
     assert.deepEqual(listed.json, { events: [event], nextCursor: null });
+    // The same sub from another trusted issuer is another user, on both payload versions.
+    const elsewhere = { lambda: { ...httpAuthorizer.lambda, iss: OTHER_ISSUER } };
+    assertError(reply(await handler(httpApiEvent('GET', { id: event.id, authorizer: elsewhere }))), 404, 'not_found');
+    assert.deepEqual(reply(await handler(httpApiEvent('GET', { authorizer: elsewhere }))).json, { events: [], nextCursor: null });
+    assertError(reply(await handler(restEvent('GET', { id: event.id, authorizer: { ...restAuthorizer, iss: OTHER_ISSUER } }))), 404, 'not_found');
 
     const replaced = reply(await handler(restEvent('PUT', {
       id: event.id, headers: { 'If-Match': '"1"' }, body: JSON.stringify({ title: 'moved', start: at(11), end: at(12) }), authorizer: restAuthorizer,
@@ -747,11 +819,11 @@ describe('calendar API behind API Gateway (proxy events through the Lambda handl
   it('answers 401 when the authorizer context is missing or not where the payload version puts it, and 403 to client tokens', async () => {
     const owner = newOwner();
     // HTTP API context not nested under `lambda` is not trusted as one.
-    assertError(reply(await handler(httpApiEvent('GET', { authorizer: { sub: owner, tokenUse: 'user' } }))), 401, 'unauthorized');
+    assertError(reply(await handler(httpApiEvent('GET', { authorizer: { sub: owner, iss: ISSUER, tokenUse: 'user' } }))), 401, 'unauthorized');
     assertError(reply(await handler(httpApiEvent('GET', { authorizer: undefined }))), 401, 'unauthorized');
     assertError(reply(await handler(restEvent('GET', { authorizer: null }))), 401, 'unauthorized');
-    assertError(reply(await handler(restEvent('POST', { body: JSON.stringify(VALID_BODY), authorizer: { principalId: 'app', sub: 'app', tokenUse: 'client' } }))), 403, 'forbidden');
-    assertError(reply(await handler(httpApiEvent('POST', { body: JSON.stringify(VALID_BODY), authorizer: { lambda: { sub: 'app', tokenUse: 'client' } } }))), 403, 'forbidden');
+    assertError(reply(await handler(restEvent('POST', { body: JSON.stringify(VALID_BODY), authorizer: { principalId: 'app', sub: 'app', iss: ISSUER, tokenUse: 'client' } }))), 403, 'forbidden');
+    assertError(reply(await handler(httpApiEvent('POST', { body: JSON.stringify(VALID_BODY), authorizer: { lambda: { sub: 'app', iss: ISSUER, tokenUse: 'client' } } }))), 403, 'forbidden');
     assert.deepEqual(await list('app'), { events: [], nextCursor: null });
   });
 });
