@@ -53,7 +53,11 @@ function logDecision(decision: Decision, startedAt: number): void {
   }, metrics);
 }
 
-/** The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. */
+/**
+ * The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. Resolves
+ * to a policy, or rejects with `Unauthorized` (a definitive refusal on REST) or with another error
+ * (a transient failure, both APIs).
+ */
 export async function handler(event: unknown, context?: Context): Promise<APIGatewayAuthorizerResult> {
   const startedAt = performance.now();
   logger.startInvocation(context);
@@ -61,6 +65,9 @@ export async function handler(event: unknown, context?: Context): Promise<APIGat
   // Usually a decision already (known key or remembered token): no await, no extra microtask.
   const decision = pending instanceof Promise ? await pending : pending;
   logDecision(decision, startedAt);
+  // Only "Unauthorized" means 401 to API Gateway; any other error is an authorizer failure (5xx),
+  // which is what an outage must be: retryable, and never a cached verdict on the token.
+  if (decision.retryable) throw new Error('Authorizer unavailable: the token could not be checked; retry');
   if (decision.result === undefined) throw new Error('Unauthorized');
   return decision.result;
 }

@@ -18,8 +18,17 @@ export interface Decision {
   reason: ReasonCode | undefined;
   /** Operator-facing detail; never contains the token. */
   detail: string | undefined;
-  /** What to return to API Gateway; undefined means throw `Unauthorized` (REST: 401). */
+  /**
+   * What to return to API Gateway; undefined means throw: `Unauthorized` (REST: 401), or, when
+   * `retryable`, an error API Gateway answers as an authorizer failure (5xx).
+   */
   result: APIGatewayAuthorizerResult | undefined;
+  /**
+   * The token could not be checked (keys unavailable, a bug): not a verdict on the token. It must
+   * not become a cached refusal: API Gateway caches a returned policy per token for the TTL, which
+   * would lock the caller out after the outage; a failure returns no policy to cache.
+   */
+  retryable: boolean;
   api: AuthorizationRequest['api'] | undefined;
   route: string | undefined;
   sub: string | undefined;
@@ -35,6 +44,9 @@ export interface AuthorizerDependencies {
   verifier: TokenVerifier;
 }
 
+/** Refusals that say nothing about the token: the caller should retry, and nothing may be cached. */
+const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'internal_error']);
+
 function refusal(
   request: AuthorizationRequest | undefined,
   arn: ExecuteApiArn | undefined,
@@ -42,10 +54,11 @@ function refusal(
 ): Decision {
   const reason: ReasonCode = error instanceof AuthError ? error.code : 'internal_error';
   const detail = error instanceof Error ? error.message : String(error);
-  // HTTP APIs turn a thrown error into a 500, so they get an explicit deny instead.
-  const result = request?.api === 'http' ? buildPolicy('anonymous', arn?.stagePrefix, [], undefined) : undefined;
+  const retryable = TRANSIENT.has(reason);
+  // HTTP APIs turn a thrown error into a 500, so a definitive refusal gets an explicit deny instead.
+  const result = request?.api === 'http' && !retryable ? buildPolicy('anonymous', arn?.stagePrefix, [], undefined) : undefined;
   return {
-    outcome: 'unauthorized', reason, detail, result, api: request?.api,
+    outcome: 'unauthorized', reason, detail, result, retryable, api: request?.api,
     route: arn ? `${arn.method} ${arn.path}` : undefined, sub: undefined, clientId: undefined, kid: undefined, cached: false,
   };
 }
@@ -71,6 +84,7 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
         reason: access.reason,
         detail: undefined,
         result: ownedResult(claims.subject, memo.document(target.arn.stagePrefix, permissions), context),
+        retryable: false,
         api: request.api,
         route: target.label,
         sub: claims.subject,

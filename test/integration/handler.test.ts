@@ -217,18 +217,26 @@ describe('handler: a prefetch that fails at init', () => {
     }
   });
 
-  it('with the JWKS server unreachable, init completes and the first call is refused (fail closed), not crashed', { timeout: 60_000 }, async () => {
+  it('with the JWKS server unreachable, init completes and the first call fails as an outage (5xx, not cached), not as a verdict', { timeout: 60_000 }, async () => {
     const gone = await new JwksServer().start();
     const { issuer, jwksUri } = gone;
     await gone.stop();
-    const event = restRequest(`Bearer ${signJwt(key, userClaims(issuer))}`, 'GET', '/calendar/v1/events');
+    const token = `Bearer ${signJwt(key, userClaims(issuer))}`;
+    const rest = restRequest(token, 'GET', '/calendar/v1/events');
+    const http = { version: '2.0', type: 'REQUEST', routeArn: arnFor('GET', '/calendar/v1/events'), headers: { authorization: token } };
     const { code, stdout, stderr } = await inFreshProcess({ AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, AUTH_JWKS_TIMEOUT_MS: '500' }, `
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const outcome = await handler(${JSON.stringify(event)}).then(() => 'allowed', (error) => error.message);
-      console.log('OUTCOME', outcome);
+      for (const [name, event] of [['REST', ${JSON.stringify(rest)}], ['HTTP', ${JSON.stringify(http)}]]) {
+        const outcome = await handler(event).then((result) => 'returned ' + JSON.stringify(result), (error) => 'threw ' + error.message);
+        console.log('OUTCOME', name, outcome);
+      }
     `);
     assert.equal(code, 0, stderr);
-    assert.match(stdout, /OUTCOME Unauthorized/);
+    // Not "Unauthorized" (a 401 telling the client its token is bad), and on HTTP APIs no Deny
+    // policy (API Gateway would cache it for the token): an error, which it answers as a failure.
+    assert.match(stdout, /OUTCOME REST threw Authorizer unavailable/);
+    assert.match(stdout, /OUTCOME HTTP threw Authorizer unavailable/);
+    assert.doesNotMatch(stdout, /OUTCOME \w+ (returned|threw Unauthorized)/);
     assert.match(stdout, /"reason":"jwks_unavailable"/);
   });
 });

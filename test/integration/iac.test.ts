@@ -97,6 +97,13 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal(header('UNAUTHORIZED'), `'Bearer realm="bearer-gate", error="invalid_token"'`);
     assert.equal(responses['ACCESS_DENIED']?.['StatusCode'], '403');
     assert.equal(header('ACCESS_DENIED'), `'Bearer realm="bearer-gate", error="insufficient_scope"'`);
+    // An outage is a retryable 503, never a 401 that tells the client its token is bad.
+    for (const type of ['AUTHORIZER_FAILURE', 'AUTHORIZER_CONFIGURATION_ERROR']) {
+      assert.equal(responses[type]?.['StatusCode'], '503', type);
+      const parameters = responses[type]?.['ResponseParameters'] as Record<string, string>;
+      assert.equal(parameters['gatewayresponse.header.Retry-After'], "'5'", type);
+      assert.equal(parameters['gatewayresponse.header.Cache-Control'], "'no-store'", type);
+    }
     for (const response of Object.values(responses)) {
       const body = JSON.parse((response['ResponseTemplates'] as Record<string, string>)['application/json']!) as Record<string, string>;
       assert.equal(typeof body['error'], 'string');
