@@ -22,6 +22,8 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
 const DEFAULTS = {
   algorithms: SUPPORTED_ALGORITHMS,
   clockToleranceSeconds: 5,
+  // Auth0's longest access-token lifetime; Cognito, Okta and Entra ID stop at a day.
+  maxTokenLifetimeSeconds: 2_592_000,
   maxTokenBytes: 8192,
   jwksCooldownSeconds: 30,
   jwksTimeoutMs: 3000,
@@ -105,6 +107,7 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     issuers,
     algorithms: parseAlgorithms(env),
     clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300),
+    maxTokenLifetimeSeconds: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', DEFAULTS.maxTokenLifetimeSeconds, 60, 31_536_000),
     maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', DEFAULTS.maxTokenBytes, 512, 65536),
     requireLowS: boolean(env, 'AUTH_REQUIRE_LOW_S', false),
     jwks: {

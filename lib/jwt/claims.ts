@@ -27,6 +27,8 @@ export interface ClaimRules {
   /** Seconds since the epoch. */
   now: number;
   clockToleranceSeconds: number;
+  /** The longest an access token may still have to live; a later `exp` is refused. */
+  maxLifetimeSeconds: number;
   profile: IssuerProfile;
 }
 
@@ -54,6 +56,11 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
   const expiresAt = numericDate(payload, 'exp');
   if (expiresAt === undefined) throw new AuthError('claim_invalid', '"exp" is required');
   if (rules.now - tolerance >= expiresAt) throw new AuthError('token_expired', 'the token has expired');
+  // An `exp` centuries away (1e308) would make a token a credential for life, and keep it in the
+  // decision cache until evicted: no provider issues access tokens living longer than days.
+  if (expiresAt - rules.now > rules.maxLifetimeSeconds + tolerance) {
+    throw new AuthError('claim_invalid', `"exp" is more than ${rules.maxLifetimeSeconds} s away (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
+  }
   const notBefore = numericDate(payload, 'nbf');
   if (notBefore !== undefined && notBefore > rules.now + tolerance) throw new AuthError('token_not_yet_valid', '"nbf" is in the future');
   const issuedAt = numericDate(payload, 'iat');

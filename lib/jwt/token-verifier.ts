@@ -31,6 +31,8 @@ export interface TokenVerifierOptions {
   issuers: readonly TrustedIssuer[];
   algorithms: readonly Algorithm[];
   clockToleranceSeconds: number;
+  /** The longest a token may still have to live (its `exp` from now). */
+  maxTokenLifetimeSeconds: number;
   maxTokenBytes: number;
   /** Refuse ECDSA signatures whose s is in the upper half of the group order (one spelling per token). */
   requireLowS?: boolean | undefined;
@@ -169,6 +171,7 @@ export class TokenVerifier {
       issuer: keys.issuer,
       now: Math.floor(this.now() / 1000),
       clockToleranceSeconds: this.options.clockToleranceSeconds,
+      maxLifetimeSeconds: this.options.maxTokenLifetimeSeconds,
       profile,
     });
     const verified = { claims, kid };

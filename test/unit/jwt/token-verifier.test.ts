@@ -498,6 +498,14 @@ describe('audience', () => {
 });
 
 describe('time claims', () => {
+  test('exp 1e308, or anything beyond the longest lifetime a provider issues → claim_invalid; the limit is configurable', async () => {
+    await rejectsWith(verify(signJwt(es256, claims({ exp: 1e308 }))), 'claim_invalid');
+    await rejectsWith(verify(signJwt(es256, claims({ exp: NOW_S + 2_592_000 + 3600 }))), 'claim_invalid');
+    assert.equal((await verify(signJwt(es256, claims({ exp: NOW_S + 2_592_000 })))).kid, es256.kid, 'thirty days (Auth0\'s longest) pass');
+    await rejectsWith(verify(signJwt(es256, claims({ exp: NOW_S + 7200 })), { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }), 'claim_invalid');
+    assert.equal((await verify(signJwt(es256, claims({ exp: NOW_S + 3600 })), { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' })).kid, es256.kid);
+  });
+
   test('exp missing → claim_invalid', async () => {
     await rejectsWith(verify(signJwt(es256, claims({ exp: undefined }))), 'claim_invalid');
   });
