@@ -3,6 +3,7 @@
 //   ${file(./serverless.parts.cjs):events.<function>}  http + httpApi events from the stage's route table
 //   ${file(./serverless.parts.cjs):routeTablePath}     that route table's absolute path (the authorizer bundles it)
 //   ${file(./serverless.parts.cjs):calendarTable}      table properties from calendar-table.json
+//   ${file(./serverless.parts.cjs):authIssuer}         the stage's issuer, required for anything but serverless offline
 const { readFileSync } = require('node:fs');
 const { isAbsolute, join, relative, sep } = require('node:path');
 
@@ -71,6 +72,32 @@ function calendarTable() {
   return { TableName: '${param:calendarTable}', ...properties };
 }
 
+const isLoopback = (value) => {
+  try {
+    return ['localhost', '127.0.0.1', '[::1]'].includes(new URL(value).hostname);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * A deployed authorizer needs a real issuer: a stage that packages without one (or with the local
+ * stack's loopback issuer, which no Lambda can reach) fails here with the variable named, instead
+ * of deploying an authorizer that refuses every token. Only serverless offline (the local stack,
+ * which passes its own issuer) may use a loopback one.
+ */
+function authIssuer({ issuer, issuers, stage }) {
+  const offline = process.argv.includes('offline');
+  const fix = stage === 'prod'
+    ? 'Set PROD_AUTH_ISSUER in the environment (e.g. PROD_AUTH_ISSUER=https://your-tenant.example.com/ npm run deploy -- --stage prod), or pass --param "authIssuer=https://…/" (several issuers: --param "authIssuers=[…]").'
+    : `Pass --param "authIssuer=https://your-issuer.example.com/" (several issuers: --param "authIssuers=[…]"), or set params.${stage}.authIssuer in serverless.yml.`;
+  if (issuer === '' && issuers === '') throw new Error(`AUTH_ISSUER for stage "${stage}" is not set. ${fix} (npm start runs the local stack with its own issuer.)`);
+  if (!offline && issuer !== '' && issuer.split(',').some((item) => isLoopback(item.trim()))) {
+    throw new Error(`AUTH_ISSUER for stage "${stage}" is "${issuer}", a loopback address no deployed Lambda can reach: only the local stack (serverless offline) may use it. ${fix}`);
+  }
+  return issuer;
+}
+
 // The framework calls this once per reference in serverless.yml, and edits what it is given while
 // resolving variables inside it: the table is read once, the parts are built fresh every time.
 let routeTable;
@@ -79,5 +106,16 @@ module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   if (routeTable?.file !== file || routeTable.stage !== stage) routeTable = { file, stage, loaded: await loadRouteTable(file, stage) };
   const { path, table } = routeTable.loaded;
-  return { events: eventsByFunction(table), routeTablePath: path, calendarTable: calendarTable() };
+  const issuerParams = {
+    issuer: String((await resolveVariable('param:authIssuer')) ?? '').trim(),
+    issuers: String((await resolveVariable('param:authIssuers')) ?? '').trim(),
+    stage,
+  };
+  return {
+    events: eventsByFunction(table), routeTablePath: path, calendarTable: calendarTable(),
+    // A getter: only the reference that asks for the issuer checks it (and fails without one).
+    get authIssuer() {
+      return authIssuer(issuerParams);
+    },
+  };
 };

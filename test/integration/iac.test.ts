@@ -20,6 +20,8 @@ const service = join(workDir, 'service');
 const previewService = join(workDir, 'service-preview');
 const consumer = join(workDir, 'consumer');
 const table = parseRouteTable(JSON.parse(readFileSync(join(root, 'routes.json'), 'utf8')));
+/** The issuer every packaged stage here is given: packaging without one fails (tested below). */
+const ISSUER = 'https://issuer.test.example/';
 const serverlessEnv: NodeJS.ProcessEnv = { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', FORCE_COLOR: '0' };
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?: unknown };
@@ -46,13 +48,13 @@ before(async () => {
   writeFileSync(join(service, '.esbuild/.build/handlers/stale.mjs'), 'export const marker = "STALE_BUILD_3f9c";');
   mkdirSync(join(service, '.serverless'));
   writeFileSync(join(service, '.serverless/stale.zip'), 'stale');
-  await run('npm', ['run', '--silent', 'package'], { cwd: service, env: serverlessEnv, timeout: 120_000 });
+  await run('npm', ['run', '--silent', 'package', '--', '--param', `authIssuer=${ISSUER}`], { cwd: service, env: serverlessEnv, timeout: 120_000 });
   template = JSON.parse(readFileSync(join(service, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
   // A stage with its own route table, chosen the documented way (a param naming the file).
   copyService(previewService);
   cpSync(join(root, 'test/fixtures/routes.read-only.json'), join(previewService, 'routes.preview.json'));
-  await run('npm', ['run', '--silent', 'package', '--', '--stage', 'preview', '--param', 'routeTable=routes.preview.json'], { cwd: previewService, env: serverlessEnv, timeout: 120_000 });
+  await run('npm', ['run', '--silent', 'package', '--', '--stage', 'preview', '--param', 'routeTable=routes.preview.json', '--param', `authIssuer=${ISSUER}`], { cwd: previewService, env: serverlessEnv, timeout: 120_000 });
   previewTemplate = JSON.parse(readFileSync(join(previewService, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
   cpSync(join(root, 'examples/consumer'), consumer, { recursive: true });
@@ -198,10 +200,19 @@ describe('stages', () => {
   it('a prod stage refuses to package without its issuer, and takes it from the environment', async () => {
     const cli = [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'prod', '--format', 'json'];
     const { PROD_AUTH_ISSUER: _unset, ...withoutIssuer } = serverlessEnv;
-    await assert.rejects(run(process.execPath, cli, { cwd: service, env: withoutIssuer, timeout: 60_000 }), (error: { stdout?: string; stderr?: string }) => /params\.prod\.authIssuer/.test(`${error.stdout}${error.stderr}`));
+    await assert.rejects(run(process.execPath, cli, { cwd: service, env: withoutIssuer, timeout: 60_000 }), (error: { stdout?: string; stderr?: string }) => /AUTH_ISSUER for stage "prod" is not set\. Set PROD_AUTH_ISSUER in the environment/.test(`${error.stdout}${error.stderr}`));
     const { stdout } = await run(process.execPath, cli, { cwd: service, env: { ...serverlessEnv, PROD_AUTH_ISSUER: 'https://login.example.com/' }, timeout: 60_000 });
     const config = JSON.parse(stdout) as { functions: { authorizer: { environment: Record<string, string> } } };
     assert.equal(config.functions.authorizer.environment['AUTH_ISSUER'], 'https://login.example.com/');
+  });
+
+  it('any other stage refuses to package without a real issuer, naming the variable; a loopback issuer is only for serverless offline', async () => {
+    const print = (...params: string[]) => run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'staging', '--format', 'json', ...params.flatMap((param) => ['--param', param])], { cwd: service, env: serverlessEnv, timeout: 60_000 });
+    const failsWith = (pattern: RegExp) => (error: { stdout?: string; stderr?: string }) => pattern.test(`${error.stdout}${error.stderr}`);
+    await assert.rejects(print(), failsWith(/AUTH_ISSUER for stage "staging" is not set\. Pass --param "authIssuer=https:\/\/your-issuer\.example\.com\/"/));
+    await assert.rejects(print('authIssuer=http://localhost:4000/'), failsWith(/"http:\/\/localhost:4000\/", a loopback address no deployed Lambda can reach/));
+    const { stdout } = await print(`authIssuer=${ISSUER}`);
+    assert.equal((JSON.parse(stdout) as { functions: { authorizer: { environment: Record<string, string> } } }).functions.authorizer.environment['AUTH_ISSUER'], ISSUER);
   });
 
   it('a stage with its own route table gets exactly that table\'s routes on both APIs, and an authorizer built with it', async () => {
