@@ -74,16 +74,55 @@ async function readForm(request: http.IncomingMessage): Promise<URLSearchParams>
   return new URLSearchParams(body);
 }
 
+/**
+ * Starts the issuer, and listens only once it can answer: the signing key is read (or, on a fresh
+ * clone, generated) before the port is bound, and the request handler is in place before any
+ * connection can be accepted. A request to the port is therefore answered from the first one on,
+ * never accepted and left hanging.
+ */
 export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer> {
   const host = options.host ?? '127.0.0.1';
-  const server = http.createServer();
-  await new Promise<void>((resolve, reject) => {
+  const jwk = await signingKey(options.keyFile);
+  let handle: http.RequestListener | undefined;
+  const server = http.createServer((request, response) => {
+    if (handle !== undefined) {
+      handle(request, response);
+      return;
+    }
+    // Unreachable: `handle` is set in the listening callback, which runs before the event loop can
+    // deliver a connection. Should that ever change, an answer beats a hang.
+    response.writeHead(503, { 'retry-after': '1', 'content-type': 'text/plain; charset=utf-8' });
+    response.end('the issuer is starting\n');
+  });
+  const issuer = await new Promise<string>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port, host, () => resolve());
+    server.listen(options.port, host, () => {
+      try {
+        // The issuer URL holds the port, which port 0 only gives once bound: the provider is built
+        // here, synchronously, so that no request is read before it exists.
+        const url = options.issuer ?? `http://localhost:${(server.address() as AddressInfo).port}/`;
+        handle = issuerHandler(url, jwk);
+        resolve(url);
+      } catch (error) {
+        server.close();
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   });
   const port = (server.address() as AddressInfo).port;
-  const issuer = options.issuer ?? `http://localhost:${port}/`;
 
+  return {
+    issuer,
+    url: `http://${host}:${port}/`,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** The whole issuer (oidc-provider and the login and consent pages) as one request handler. Synchronous. */
+function issuerHandler(issuer: string, jwk: Record<string, unknown>): http.RequestListener {
   const configuration: Configuration = {
     clients: [
       {
@@ -108,7 +147,7 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
         redirect_uris: [],
       },
     ],
-    jwks: { keys: [await signingKey(options.keyFile) as never] },
+    jwks: { keys: [jwk as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
     scopes: ['openid', 'offline_access', 'read', 'write'],
     claims: { openid: ['sub'] },
@@ -212,7 +251,7 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
     await provider.interactionFinished(request, response, { error: 'access_denied', error_description: 'the user denied access' }, { mergeWithLastSubmission: false });
   }
 
-  server.on('request', (request: http.IncomingMessage, response: http.ServerResponse) => {
+  return (request: http.IncomingMessage, response: http.ServerResponse) => {
     const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(request.url ?? '');
     if (match === null) {
       callback(request, response);
@@ -223,14 +262,5 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
       response.writeHead(400, { 'content-type': 'text/html; charset=utf-8' });
       response.end(page('Error', `<p>${escapeHtml(error instanceof Error ? error.message : 'interaction failed')}</p>`));
     });
-  });
-
-  return {
-    issuer,
-    url: `http://${host}:${port}/`,
-    stop: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
   };
 }

@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CALENDAR_API, GEOCODING_API } from '../../local/issuer.js';
+import { DescribeTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
+import { startDynamoDb } from '../../local/dynamodb.js';
+import { CALENDAR_API, GEOCODING_API, startIssuer } from '../../local/issuer.js';
 import { freePort, type RunningStack, startStack } from '../../local/stack.js';
 import { clientCredentialsToken, TokenRequestError, userToken } from '../../local/token-client.js';
 import { b64url, signWith } from '../helpers/jwt.js';
@@ -211,5 +213,60 @@ describe('end to end through serverless offline', () => {
     const all = output.join('\n');
     assert.ok(output.some((line) => line.includes('"message":"decision"')), 'the authorizer logged decisions');
     assert.ok(!/eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}/.test(all), 'a JWT reached the logs');
+  });
+});
+
+/** Whether a fetch failed because nothing listens on the port yet. */
+function refused(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  return cause?.code === 'ECONNREFUSED';
+}
+
+describe('the local stack\'s servers answer from their first connection', () => {
+  it('the issuer, started with no signing key yet, answers the first request that reaches its port', { timeout: 60_000 }, async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'bearer-gate-fresh-'));
+    const port = await freePort();
+    // Not awaited: the requests below race the start, as a readiness probe or `npm run token` would.
+    const starting = startIssuer({ port, keyFile: join(empty, 'issuer-signing-key.json') });
+    try {
+      const deadline = Date.now() + 30_000;
+      let answer: Response | undefined;
+      let attempts = 0;
+      while (answer === undefined) {
+        assert.ok(Date.now() < deadline, `nothing listened on ${port} within 30 s`);
+        attempts += 1;
+        try {
+          // Refused until the issuer listens; once a connection is accepted, the answer must come.
+          answer = await fetch(`http://127.0.0.1:${port}/.well-known/openid-configuration`, { signal: AbortSignal.timeout(5_000) });
+        } catch (error) {
+          if (!refused(error)) throw new Error(`the first accepted request was not answered within 5 s (after ${attempts} attempts)`, { cause: error });
+        }
+      }
+      assert.equal(answer.status, 200);
+      const issuer = await starting;
+      assert.equal((await answer.json() as { issuer: string }).issuer, issuer.issuer);
+    } finally {
+      await (await starting.catch(() => undefined))?.stop();
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('dynalite hands out its endpoint only once the table is ACTIVE and can be queried', { timeout: 30_000 }, async () => {
+    const dynamo = await startDynamoDb({ port: 0, tableName: 'fresh-table-test' });
+    const client = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    try {
+      const [described, queried] = await Promise.all([
+        client.send(new DescribeTableCommand({ TableName: 'fresh-table-test' })),
+        client.send(new QueryCommand({
+          TableName: 'fresh-table-test', IndexName: 'byStart', KeyConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' }, ExpressionAttributeValues: { ':owner': { S: 'nobody' } },
+        })),
+      ]);
+      assert.equal(described.Table?.TableStatus, 'ACTIVE');
+      assert.deepEqual(queried.Items, []);
+    } finally {
+      client.destroy();
+      await dynamo.stop();
+    }
   });
 });
