@@ -3,6 +3,11 @@ import type { APIGatewayProxyEvent, APIGatewayProxyEventV2 } from 'aws-lambda';
 /** A request to a sample API, from a REST API (payload 1.0) or HTTP API (payload 2.0) proxy event. */
 export interface ApiRequest {
   method: string;
+  /**
+   * The path the client requested, as it addresses it: with the REST API's stage (`/dev/…`), a
+   * custom domain's base path, or an HTTP API stage's prefix, where the URL has one.
+   */
+  path: string;
   pathParameters: Record<string, string | undefined>;
   query: Record<string, string | undefined>;
   /** Lower-case header names. */
@@ -23,11 +28,29 @@ function decodeBody(body: string | null | undefined, isBase64Encoded: boolean | 
   return isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
 }
 
+/**
+ * The REST API (payload 1.0) request path as the client sent it. On API Gateway that is
+ * `requestContext.path`: `/<stage>/…` on the execute-api host, `/<base path>/…` or the bare path
+ * on a custom domain, while `path` drops the stage. serverless offline serves the REST API under
+ * `/<stage>` too, but passes the bare path in both and names no real domain: there the stage is
+ * put back.
+ */
+function restRequestPath(event: APIGatewayProxyEvent): string {
+  const { path, requestContext } = event;
+  const contextPath: unknown = requestContext.path;
+  const bare = path.replace(/\/+$/, '');
+  if (typeof contextPath === 'string' && contextPath !== path && contextPath.replace(/\/+$/, '').endsWith(bare)) return contextPath;
+  const emulated = !String(requestContext.domainName ?? '').includes('.');
+  return emulated && requestContext.stage ? `/${requestContext.stage}${path}` : path;
+}
+
 export function parseApiEvent(event: APIGatewayProxyEvent | APIGatewayProxyEventV2): ApiRequest {
   if ('version' in event && event.version === '2.0') {
     const v2 = event as APIGatewayProxyEventV2 & { requestContext: { authorizer?: { lambda?: Record<string, unknown> } } };
     return {
       method: v2.requestContext.http.method.toUpperCase(),
+      // The stage's prefix is in rawPath unless the stage is `$default`, which has none.
+      path: v2.rawPath,
       pathParameters: v2.pathParameters ?? {},
       query: v2.queryStringParameters ?? {},
       headers: lowerCaseKeys(v2.headers),
@@ -39,6 +62,7 @@ export function parseApiEvent(event: APIGatewayProxyEvent | APIGatewayProxyEvent
   const v1 = event as APIGatewayProxyEvent;
   return {
     method: v1.httpMethod.toUpperCase(),
+    path: restRequestPath(v1),
     pathParameters: v1.pathParameters ?? {},
     query: v1.queryStringParameters ?? {},
     headers: lowerCaseKeys(v1.headers),

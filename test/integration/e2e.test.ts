@@ -108,9 +108,19 @@ describe('end to end through serverless offline', () => {
       const created = await call(base, 'POST', '/calendar/v1/events', token, { body: event(`Standup ${name}`, 3) });
       assert.equal(created.status, 201, `${name}: ${created.text}`);
       const id = String(created.json?.['id']);
-      const read = await call(base, 'GET', `/calendar/v1/events/${id}`, token);
+      // The Location works as given: with /dev on the REST API, without a prefix on the HTTP API.
+      const location = created.headers.get('location') ?? '';
+      assert.equal(location, `${new URL(base).pathname.replace(/\/$/, '')}/calendar/v1/events/${id}`, name);
+      const read = await call(new URL(base).origin, 'GET', location, token);
       assert.equal(read.status, 200);
       assert.equal(read.json?.['title'], `Standup ${name}`);
+      // A form-encoded body is not JSON, even when its text would parse as JSON.
+      const form = await fetch(`${base}/calendar/v1/events`, {
+        method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: JSON.stringify(event('Form', 3)), signal: AbortSignal.timeout(30_000),
+      });
+      assert.equal(form.status, 415, name);
+      assert.equal((await form.json() as { error: string }).error, 'unsupported_media_type');
       const listed = await call(base, 'GET', '/calendar/v1/events?from=2026-12-03T00:00:00Z&to=2026-12-04T00:00:00Z', token);
       assert.ok((listed.json?.['events'] as { id: string }[]).some((item) => item.id === id));
       const updated = await call(base, 'PUT', `/calendar/v1/events/${id}`, token, { body: event('Moved', 4), headers: { 'if-match': '"1"' } });

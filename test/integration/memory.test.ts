@@ -93,7 +93,7 @@ describe('memory', () => {
     const lookup = async (index: number) => {
       // Every fourth request is invalid, so the 400 path is exercised as much as the lookup.
       const query = index % 4 === 3 ? { lat: 'north', lng: '1' } : { lat: String(((index * 7.31) % 170) - 85), lng: String(((index * 13.7) % 350) - 175) };
-      const request: ApiRequest = { method: 'GET', pathParameters: {}, query, headers: {}, body: undefined, authorizer: { sub: 'geo' } };
+      const request: ApiRequest = { method: 'GET', path: '/geocoding/v1/reverse', pathParameters: {}, query, headers: {}, body: undefined, authorizer: { sub: 'geo' } };
       return reverseGeocode(request, gazetteer);
     };
     const { baseMb, grownMb } = await heapGrowthMb(lookup, 3000, 12000);
@@ -108,7 +108,7 @@ describe('memory', () => {
       const ids: string[] = [];
       const owner = `usr_${randomUUID()}`;
       const request = (method: string, extra: Partial<ApiRequest> = {}): ApiRequest => ({
-        method, pathParameters: {}, query: {}, headers: {}, body: undefined,
+        method, path: '/calendar/v1/events', pathParameters: {}, query: {}, headers: { 'content-type': 'application/json' }, body: undefined,
         authorizer: { sub: owner, iss: 'https://issuer.example/', tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' }, ...extra,
       });
       const use = async (index: number) => {

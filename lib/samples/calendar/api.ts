@@ -18,6 +18,43 @@ function parseIfMatch(value: string | undefined): number | undefined | 'invalid'
   return match === null ? 'invalid' : Number(match[1]);
 }
 
+/** A path of non-empty RFC 3986 segments: nothing a client could read as another host (`//…`). */
+const SAFE_PATH = /^(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)+$/;
+const COLLECTION = '/calendar/v1/events';
+
+/**
+ * Where a created event lives, as the client addresses it: the collection it posted to, with the
+ * REST stage or base path the request carried, then the id.
+ */
+function eventLocation(requestPath: string, id: string): string {
+  const collection = requestPath.replace(/\/+$/, '');
+  return SAFE_PATH.test(collection) && collection.endsWith(COLLECTION) ? `${collection}/${id}` : `${COLLECTION}/${id}`;
+}
+
+/**
+ * Whether a body of this media type is JSON, the only kind the calendar reads: `application/json`
+ * or a structured `application/<name>+json`, with any parameters, but a charset only if it is
+ * UTF-8 (RFC 8259: JSON between systems is UTF-8).
+ */
+export function isJsonMediaType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const [type = '', ...parameters] = value.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json' && !/^application\/[a-z0-9!#$&^_.+-]+\+json$/.test(type)) return false;
+  return parameters.every((parameter) => {
+    const [name, rawValue = ''] = parameter.split('=').map((part) => part.trim());
+    return name !== 'charset' || /^"?utf-8"?$/.test(rawValue);
+  });
+}
+
+/** 415 unless a body that is present is declared JSON; a missing body is parseEventInput's 400. */
+function unsupportedMediaType(request: ApiRequest): APIGatewayProxyResult | undefined {
+  if (request.body === undefined || request.body.trim() === '') return undefined;
+  const type = request.headers['content-type'];
+  if (isJsonMediaType(type)) return undefined;
+  const problem = type === undefined ? 'is missing: send content-type: application/json' : 'must be application/json';
+  return errorResponse(415, 'unsupported_media_type', `the body must be JSON: content-type ${problem}`, [{ field: 'content-type', problem }]);
+}
+
 function eventResponse(statusCode: number, event: CalendarEvent, headers: Record<string, string> = {}): APIGatewayProxyResult {
   return jsonResponse(statusCode, event, { etag: etag(event.version), ...headers });
 }
@@ -50,10 +87,12 @@ async function dispatch(request: ApiRequest, owner: string, store: EventStore): 
       return jsonResponse(200, await store.list(owner, query.value));
     }
     if (request.method === 'POST') {
+      const unsupported = unsupportedMediaType(request);
+      if (unsupported !== undefined) return unsupported;
       const input = parseEventInput(request.body);
       if (!input.ok) return rejected(input);
       const event = await store.create(owner, input.value);
-      return eventResponse(201, event, { location: `/calendar/v1/events/${event.id}` });
+      return eventResponse(201, event, { location: eventLocation(request.path, event.id) });
     }
     return errorResponse(405, 'method_not_allowed', `${request.method} is not supported on /calendar/v1/events`);
   }
@@ -66,6 +105,8 @@ async function dispatch(request: ApiRequest, owner: string, store: EventStore): 
       const expected = parseIfMatch(request.headers['if-match']);
       if (expected === undefined) return errorResponse(428, 'precondition_required', 'send If-Match with the ETag of the event you read, so that concurrent changes are not overwritten');
       if (expected === 'invalid') return errorResponse(400, 'invalid_request', 'If-Match must be one strong ETag, e.g. "3"');
+      const unsupported = unsupportedMediaType(request);
+      if (unsupported !== undefined) return unsupported;
       const input = parseEventInput(request.body);
       if (!input.ok) return rejected(input);
       return eventResponse(200, await store.replace(owner, id, input.value, expected));

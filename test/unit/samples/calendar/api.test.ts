@@ -70,9 +70,11 @@ interface Call {
 function request(owner: Who, method: string, call: Call = {}): ApiRequest {
   return {
     method,
+    path: call.id === undefined ? '/calendar/v1/events' : `/calendar/v1/events/${call.id}`,
     pathParameters: call.id === undefined ? {} : { id: call.id },
     query: call.query ?? {},
-    headers: call.headers ?? {},
+    // A body is JSON unless a test says otherwise.
+    headers: { ...(call.body === undefined ? {} : { 'content-type': 'application/json' }), ...call.headers },
     body: call.body === undefined ? undefined : typeof call.body === 'string' ? call.body : JSON.stringify(call.body),
     authorizer: { ...identity(owner), tokenUse: 'user', clientId: 'calendar-app', scope: 'read write' },
   };
@@ -709,12 +711,62 @@ describe('isUnavailable', () => {
   });
 });
 
+describe('calendar API: media types', () => {
+  const refused = [
+    'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'text/plain', 'text/json', 'application/jsonx', 'application/json-seq',
+    'application/xjson', 'application/+json', 'application/json, text/plain', 'application/json; charset=iso-8859-1', 'application/json; charset=utf-16',
+    '', ' ', 'json',
+  ];
+  const accepted = [
+    'application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset=UTF-8', 'application/json; charset="utf-8"',
+    'application/json; foo=bar', 'application/merge-patch+json', 'application/vnd.api+json; charset=utf-8', ' application/json ',
+  ];
+
+  it('answers 415 with the JSON error shape to a body that is not declared JSON, before touching the store', async () => {
+    const owner = newOwner();
+    for (const type of [...refused, undefined]) {
+      const headers: Record<string, string> = type === undefined ? {} : { 'content-type': type };
+      const post = request(owner, 'POST', { body: VALID_BODY });
+      const put = request(owner, 'PUT', { id: SOME_ID, body: VALID_BODY });
+      for (const apiRequest of [{ ...post, headers }, { ...put, headers: { ...headers, 'if-match': '"1"' } }]) {
+        const body = assertError(await send(apiRequest, untouchable), 415, 'unsupported_media_type');
+        assert.deepEqual(body.details?.map((detail) => detail.field), ['content-type'], String(type));
+      }
+    }
+  });
+
+  it('accepts JSON, any case, with parameters, a UTF-8 charset, or a +json structured type', async () => {
+    const owner = newOwner();
+    for (const type of accepted) {
+      const created = await send({ ...request(owner, 'POST', { body: VALID_BODY }), headers: { 'content-type': type } });
+      assert.equal(created.status, 201, `${type}: ${created.raw}`);
+      const id = asEvent(created).id;
+      const replaced = await send({ ...request(owner, 'PUT', { id, body: VALID_BODY }), headers: { 'content-type': type, 'if-match': '"1"' } });
+      assert.equal(replaced.status, 200, `${type}: ${replaced.raw}`);
+    }
+  });
+
+  it('keeps the 400 of a missing body, and the If-Match checks first on a replace', async () => {
+    const owner = newOwner();
+    assertError(await send({ ...request(owner, 'POST'), headers: { 'content-type': 'text/plain' } }), 400, 'invalid_request');
+    assertError(await send({ ...request(owner, 'PUT', { id: SOME_ID, body: VALID_BODY }), headers: { 'content-type': 'text/plain' } }, untouchable), 428, 'precondition_required');
+  });
+});
+
 type HttpApiEvent = APIGatewayProxyEventV2WithRequestContext<APIGatewayEventRequestContextV2WithAuthorizer<unknown>>;
 
+/**
+ * Where a REST request arrived: by default API Gateway's execute-api host, stage `dev`, where
+ * `path` drops the stage and `requestContext.path` keeps it. `prefix` goes in front of both paths
+ * (a custom domain's base path is in both), `contextPath` replaces requestContext.path.
+ */
+interface RestArrival { prefix?: string; contextPath?: (path: string) => string; stage?: string; domainName?: string }
+
 /** A REST API (payload 1.0) proxy event as API Gateway sends it after a Lambda authorizer allowed it. */
-function restEvent(method: string, options: { id?: string; body?: string; base64?: boolean; headers?: Record<string, string>; query?: Record<string, string>; authorizer: Record<string, unknown> | null }): APIGatewayProxyEvent {
+function restEvent(method: string, options: { id?: string; body?: string; base64?: boolean; headers?: Record<string, string>; query?: Record<string, string>; authorizer: Record<string, unknown> | null; arrival?: RestArrival }): APIGatewayProxyEvent {
   const resource = options.id === undefined ? '/calendar/v1/events' : '/calendar/v1/events/{id}';
-  const path = options.id === undefined ? resource : `/calendar/v1/events/${options.id}`;
+  const { prefix = '', contextPath = (bare: string) => `/dev${bare}`, stage = 'dev', domainName = 'abc123.execute-api.us-east-1.amazonaws.com' } = options.arrival ?? {};
+  const path = `${prefix}${options.id === undefined ? resource : `/calendar/v1/events/${options.id}`}`;
   const headers = { Host: 'api.example.com', 'User-Agent': 'test', 'Content-Type': 'application/json', ...options.headers };
   return {
     resource, path, httpMethod: method, headers,
@@ -726,8 +778,8 @@ function restEvent(method: string, options: { id?: string; body?: string; base64
     body: options.body === undefined ? null : options.base64 ? Buffer.from(options.body).toString('base64') : options.body,
     isBase64Encoded: options.base64 ?? false,
     requestContext: {
-      accountId: '123456789012', apiId: 'abc123', authorizer: options.authorizer, protocol: 'HTTP/1.1', httpMethod: method, path: `/dev${path}`,
-      stage: 'dev', requestId: randomUUID(), requestTimeEpoch: 1777626000000, resourceId: 'res1', resourcePath: resource,
+      accountId: '123456789012', apiId: 'abc123', authorizer: options.authorizer, protocol: 'HTTP/1.1', httpMethod: method, path: contextPath(path),
+      domainName, stage, requestId: randomUUID(), requestTimeEpoch: 1777626000000, resourceId: 'res1', resourcePath: resource,
       identity: {
         accessKey: null, accountId: null, apiKey: null, apiKeyId: null, caller: null, clientCert: null, cognitoAuthenticationProvider: null,
         cognitoAuthenticationType: null, cognitoIdentityId: null, cognitoIdentityPoolId: null, principalOrgId: null, sourceIp: '192.0.2.1',
@@ -738,9 +790,11 @@ function restEvent(method: string, options: { id?: string; body?: string; base64
 }
 
 /** An HTTP API (payload 2.0) proxy event; a Lambda authorizer's context arrives as `authorizer`. */
-function httpApiEvent(method: string, options: { id?: string; body?: string; headers?: Record<string, string>; query?: Record<string, string>; authorizer: unknown }): HttpApiEvent {
+function httpApiEvent(method: string, options: { id?: string; body?: string; headers?: Record<string, string>; query?: Record<string, string>; authorizer: unknown; stage?: string; rawPathPrefix?: string }): HttpApiEvent {
   const routeKey = `${method} ${options.id === undefined ? '/calendar/v1/events' : '/calendar/v1/events/{id}'}`;
-  const rawPath = options.id === undefined ? '/calendar/v1/events' : `/calendar/v1/events/${options.id}`;
+  // A named stage's prefix is in rawPath; `$default` has none.
+  const stage = options.stage ?? '$default';
+  const rawPath = `${options.rawPathPrefix ?? (stage === '$default' ? '' : `/${stage}`)}${options.id === undefined ? '/calendar/v1/events' : `/calendar/v1/events/${options.id}`}`;
   const event: HttpApiEvent = {
     version: '2.0', routeKey, rawPath,
     rawQueryString: new URLSearchParams(options.query ?? {}).toString(),
@@ -748,7 +802,7 @@ function httpApiEvent(method: string, options: { id?: string; body?: string; hea
     isBase64Encoded: false,
     requestContext: {
       accountId: '123456789012', apiId: 'abc123', domainName: 'api.example.com', domainPrefix: 'api', requestId: randomUUID(), routeKey,
-      stage: '$default', time: '01/May/2026:09:00:00 +0000', timeEpoch: 1777626000000,
+      stage, time: '01/May/2026:09:00:00 +0000', timeEpoch: 1777626000000,
       http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '192.0.2.1', userAgent: 'test' },
       authorizer: options.authorizer,
     },
@@ -770,7 +824,8 @@ describe('calendar API behind API Gateway (proxy events through the Lambda handl
     assert.equal(created.status, 201, created.raw);
     const event = asEvent(created);
     assert.equal(event.title, 'Über-meeting');
-    assert.equal(created.headers['location'], `/calendar/v1/events/${event.id}`);
+    // Behind the REST stage URL, the event is under /dev.
+    assert.equal(created.headers['location'], `/dev/calendar/v1/events/${event.id}`);
     assert.deepEqual(asEvent(await get(owner, event.id)), event);
 
     // HTTP API: the authorizer context is nested under `lambda`.
@@ -798,10 +853,51 @@ describe('calendar API behind API Gateway (proxy events through the Lambda handl
     assertError(await get(owner, event.id), 404, 'not_found');
   });
 
+  it('answers a create with the Location the client can use, with the stage or base path it called', async () => {
+    const owner = newOwner();
+    const restAuthorizer = { principalId: owner, sub: owner, iss: ISSUER, tokenUse: 'user' };
+    const body = JSON.stringify(VALID_BODY);
+    const cases: [string, APIGatewayProxyEvent | HttpApiEvent, string][] = [
+      ['REST, execute-api host', restEvent('POST', { body, authorizer: restAuthorizer }), '/dev/calendar/v1/events'],
+      ['REST, stage prod', restEvent('POST', { body, authorizer: restAuthorizer, arrival: { stage: 'prod', contextPath: (bare) => `/prod${bare}` } }), '/prod/calendar/v1/events'],
+      ['REST, custom domain, base path', restEvent('POST', { body, authorizer: restAuthorizer, arrival: { prefix: '/cal', contextPath: (full) => full, domainName: 'api.example.com' } }), '/cal/calendar/v1/events'],
+      ['REST, custom domain at its root', restEvent('POST', { body, authorizer: restAuthorizer, arrival: { contextPath: (full) => full, domainName: 'api.example.com' } }), '/calendar/v1/events'],
+      // serverless offline serves /dev/… but passes the bare path in both fields and no real domain.
+      ['REST, serverless offline', restEvent('POST', { body, authorizer: restAuthorizer, arrival: { contextPath: (bare) => bare, domainName: 'offlineContext_domainName' } }), '/dev/calendar/v1/events'],
+      ['REST, trailing slash', restEvent('POST', { body, authorizer: restAuthorizer, arrival: { contextPath: (bare) => `/dev${bare}/` } }), '/dev/calendar/v1/events'],
+      ['HTTP API, $default stage', httpApiEvent('POST', { body, authorizer: { lambda: restAuthorizer } }), '/calendar/v1/events'],
+      ['HTTP API, stage beta', httpApiEvent('POST', { body, authorizer: { lambda: restAuthorizer }, stage: 'beta' }), '/beta/calendar/v1/events'],
+      // Never a Location another host could be read from.
+      ['HTTP API, path starting //', httpApiEvent('POST', { body, authorizer: { lambda: restAuthorizer }, rawPathPrefix: '//evil.example' }), '/calendar/v1/events'],
+      ['HTTP API, path with a space', httpApiEvent('POST', { body, authorizer: { lambda: restAuthorizer }, rawPathPrefix: '/a b' }), '/calendar/v1/events'],
+    ];
+    for (const [name, proxyEvent, collection] of cases) {
+      const created = reply(await handler(proxyEvent));
+      assert.equal(created.status, 201, `${name}: ${created.raw}`);
+      assert.equal(created.headers['location'], `${collection}/${asEvent(created).id}`, name);
+    }
+  });
+
+  it('answers 415 to a form-encoded create or replace on both payload versions, and stores nothing', async () => {
+    const owner = newOwner();
+    const authorizer = { principalId: owner, sub: owner, iss: ISSUER, tokenUse: 'user' };
+    const form = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    // The body is valid JSON: only the declared type is wrong.
+    const body = JSON.stringify(VALID_BODY);
+    assertError(reply(await handler(restEvent('POST', { body, headers: form, authorizer }))), 415, 'unsupported_media_type');
+    assertError(reply(await handler(httpApiEvent('POST', { body, headers: { 'content-type': 'application/x-www-form-urlencoded' }, authorizer: { lambda: authorizer } }))), 415, 'unsupported_media_type');
+    assert.deepEqual(await list(owner), { events: [], nextCursor: null });
+    const event = await createAt(owner, 9);
+    assertError(reply(await handler(restEvent('PUT', { id: event.id, body, headers: { ...form, 'If-Match': '"1"' }, authorizer }))), 415, 'unsupported_media_type');
+    assert.deepEqual((await get(owner, event.id)).json, event);
+  });
+
   it('maps proxy events to the same ApiRequest', () => {
     const authorizer = { sub: 'usr_1', tokenUse: 'user' };
     const fromRest = parseApiEvent(restEvent('PUT', { id: SOME_ID, headers: { 'IF-MATCH': '"3"' }, body: '{"a":1}', base64: true, query: { limit: '2' }, authorizer }));
     const fromHttp = parseApiEvent(httpApiEvent('put', { id: SOME_ID, headers: { 'if-match': '"3"' }, body: '{"a":1}', query: { limit: '2' }, authorizer: { lambda: authorizer } }));
+    assert.equal(fromRest.path, `/dev/calendar/v1/events/${SOME_ID}`);
+    assert.equal(fromHttp.path, `/calendar/v1/events/${SOME_ID}`);
     for (const parsed of [fromRest, fromHttp]) {
       assert.equal(parsed.method, 'PUT');
       assert.deepEqual(parsed.pathParameters, { id: SOME_ID });

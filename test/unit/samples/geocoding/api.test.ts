@@ -13,7 +13,7 @@ const gazetteer = new Gazetteer(readFileSync(createRequire(import.meta.url).reso
 const PATH = '/geocoding/v1/reverse';
 
 function request(query: Record<string, string | undefined>, method = 'GET'): ApiRequest {
-  return { method, pathParameters: {}, query, headers: {}, body: undefined, authorizer: {} };
+  return { method, path: '/geocoding/v1/reverse', pathParameters: {}, query, headers: {}, body: undefined, authorizer: {} };
 }
 
 function restEvent(method: string, query: Record<string, string[]> | null): APIGatewayProxyEvent {
