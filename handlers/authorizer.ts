@@ -7,6 +7,8 @@ import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared
 import { embeddedMetrics } from '../lib/shared/metrics.js';
 import { parseRouteTable } from '../lib/authorizer/route-table.js';
 import { TokenVerifier } from '../lib/jwt/token-verifier.js';
+import { DynamoDbRevocationSource } from '../lib/revocation/dynamodb-revocation-source.js';
+import { RevocationRefresher } from '../lib/revocation/revocation-refresher.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
@@ -25,14 +27,31 @@ const verifier = new TokenVerifier(config, {
 // still fail init, the route table right below (the fetch in flight then dies with the process).
 if (config.jwksPrefetch) verifier.prefetchKeys();
 const routes = parseRouteTable(routeTableDocument);
-const authorize = createAuthorizer({ config, routes, verifier });
+const revocations = revocationsFrom(config);
+const authorize = createAuthorizer({ config, routes, verifier, revocations });
+
+/** Revocation, when AUTH_REVOCATION_TABLE turns it on: its cold-start load starts now, like the JWKS. */
+function revocationsFrom({ revocation, maxTokenLifetimeSeconds }: typeof config): RevocationRefresher | undefined {
+  if (revocation === undefined) return undefined;
+  const { tableName, endpoint, ...options } = revocation;
+  // Logged at every cold start: what happens when the store cannot be reached is the operator's choice.
+  logger.log(options.failOpen ? 'warn' : 'info', 'revocation_config', {
+    table: tableName, refreshSeconds: options.refreshSeconds, maxStalenessSeconds: options.maxStalenessSeconds,
+    whenStale: options.failOpen ? 'allow (AUTH_REVOCATION_FAIL_OPEN=true)' : 'refuse (revocation_unavailable)',
+  });
+  const refresher = new RevocationRefresher(new DynamoDbRevocationSource({ tableName, endpoint }), { ...options, maxTokenLifetimeSeconds }, {
+    onEvent: (event) => logger.log(event.type === 'revocations_loaded' ? 'info' : 'warn', event.type, { detail: event.detail }),
+  });
+  refresher.start();
+  return refresher;
+}
 
 /**
  * One line per decision: the log entry, and (EMF) the metrics Decisions and DecisionCacheHits by
  * outcome and reason. With metrics on, the line is written whatever the log level.
  */
 function logDecision(decision: Decision, startedAt: number): void {
-  const level = decision.reason === 'internal_error' || decision.reason === 'jwks_unavailable' ? 'error' : 'info';
+  const level = decision.retryable ? 'error' : 'info';
   const { enabled: metricsOn, namespace } = config.metrics;
   if (!metricsOn && !logger.enabled(level)) return;
   const metrics = metricsOn

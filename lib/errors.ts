@@ -39,6 +39,9 @@ export const REASON_CODES = [
   'token_use_unknown',
   // The route's API does not accept tokens of this issuer (the route table's "issuers").
   'issuer_not_allowed',
+  // Revocation: the token, its subject or its client was revoked; or the list is too stale to trust.
+  'token_revoked',
+  'revocation_unavailable',
   // The event API Gateway sent us.
   'event_invalid',
   // A bug or an unexpected failure: refused, never allowed.

@@ -8,6 +8,7 @@ import { DecisionMemo, type Target } from './decision-memo.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import type { ExecuteApiArn } from './execute-api-arn.js';
 import { buildPolicy, ownedResult } from './policy.js';
+import type { RevocationRefresher } from '../revocation/revocation-refresher.js';
 import { checkTableIssuers, type RouteTable } from './route-table.js';
 
 export type Outcome = 'allow' | 'deny' | 'unauthorized';
@@ -42,10 +43,12 @@ export interface AuthorizerDependencies {
   config: AuthorizerConfig;
   routes: RouteTable;
   verifier: TokenVerifier;
+  /** Revocation across the fleet, when it is on. */
+  revocations?: RevocationRefresher | undefined;
 }
 
 /** Refusals that say nothing about the token: the caller should retry, and nothing may be cached. */
-const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'internal_error']);
+const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'revocation_unavailable', 'internal_error']);
 
 function refusal(
   request: AuthorizationRequest | undefined,
@@ -68,13 +71,15 @@ function refusal(
  * access to the requested route → policy. Every failure path, expected or not, ends in a refusal:
  * nothing here can turn an exception into an allow.
  */
-export function createAuthorizer({ config, routes, verifier }: AuthorizerDependencies) {
+export function createAuthorizer({ config, routes, verifier, revocations }: AuthorizerDependencies) {
   checkTableIssuers(routes, config.issuers);
   const memo = new DecisionMemo(routes);
 
   const decide = (request: AuthorizationRequest, target: Target, verification: Verification): Decision => {
     try {
       const { claims, kid } = verification.verified;
+      // Every time, remembered or not: a token revoked since it was verified is refused now.
+      revocations?.check(claims);
       const { permissions, context } = memo.grant(verification);
       if (permissions.unserved === 'audience_mismatch') throw new AuthError('audience_mismatch', 'the token is for no API this gateway serves ("aud", or the client id where it stands in for one)');
       if (permissions.unserved === 'issuer_not_allowed') throw new AuthError('issuer_not_allowed', `no API the token is for accepts tokens of ${claims.issuer}`);
@@ -110,10 +115,12 @@ export function createAuthorizer({ config, routes, verifier }: AuthorizerDepende
       arn = target.arn;
       const token = parseBearerToken(request.authorization, config.maxTokenBytes);
       const verification = verifier.verifyNow(token);
-      if (!(verification instanceof Promise)) return decide(request, target, verification);
       const knownRequest = request;
-      return verification.then(
-        (value) => decide(knownRequest, target, value),
+      // The revocation list is current (no wait), or a refresh is awaited within its deadline.
+      const current = revocations?.whenCurrent();
+      if (!(verification instanceof Promise) && current === undefined) return decide(request, target, verification);
+      return Promise.all([verification, current]).then(
+        ([value]) => decide(knownRequest, target, value),
         (error: unknown) => refusal(knownRequest, target.arn, error),
       );
     } catch (error) {

@@ -4,6 +4,7 @@ import type { TokenVerifierOptions } from '../jwt/token-verifier.js';
 import type { MetricsOptions } from '../shared/metrics.js';
 import { boolean, type Environment, integer, list } from './env.js';
 import { type IssuerConfig, parseTrustedIssuers } from './issuers-config.js';
+import type { RevocationOptions } from '../revocation/revocation-refresher.js';
 
 export type { Environment } from './env.js';
 export type { IssuerConfig } from './issuers-config.js';
@@ -17,6 +18,14 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
   jwksPrefetch: boolean;
   /** CloudWatch metrics (EMF) on the decision log lines. */
   metrics: MetricsOptions;
+  /** Revocation across the fleet; undefined when AUTH_REVOCATION_TABLE is unset (off). */
+  revocation: RevocationConfig | undefined;
+}
+
+export interface RevocationConfig extends Omit<RevocationOptions, 'maxTokenLifetimeSeconds'> {
+  tableName: string;
+  /** A local DynamoDB endpoint (dynalite); undefined on AWS. */
+  endpoint: string | undefined;
 }
 
 const DEFAULTS = {
@@ -100,6 +109,32 @@ function metricsEnabled(env: Environment): boolean {
   return boolean(env, 'AUTH_METRICS', true);
 }
 
+function revocationConfig(env: Environment): RevocationConfig | undefined {
+  const tableName = env['AUTH_REVOCATION_TABLE']?.trim();
+  const others = ['AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN', 'AUTH_REVOCATION_ENDPOINT'];
+  if (tableName === undefined || tableName === '') {
+    const stray = others.find((name) => env[name]?.trim());
+    if (stray !== undefined) throw new ConfigError(stray, 'is set but AUTH_REVOCATION_TABLE is not: set the table name to turn revocation on, or unset this');
+    return undefined;
+  }
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(tableName)) throw new ConfigError('AUTH_REVOCATION_TABLE', `"${tableName}" is not a DynamoDB table name (3 to 255 of A-Z a-z 0-9 _ . -)`);
+  const refreshSeconds = integer(env, 'AUTH_REVOCATION_REFRESH_SECONDS', 5, 1, 300);
+  const maxStalenessSeconds = integer(env, 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 60, 1, 86_400);
+  if (maxStalenessSeconds < refreshSeconds) {
+    throw new ConfigError('AUTH_REVOCATION_MAX_STALENESS_SECONDS', `${maxStalenessSeconds} is below AUTH_REVOCATION_REFRESH_SECONDS (${refreshSeconds}): the list would go stale between two refreshes`);
+  }
+  const endpoint = env['AUTH_REVOCATION_ENDPOINT']?.trim() || undefined;
+  if (endpoint !== undefined && !/^https?:\/\//.test(endpoint)) throw new ConfigError('AUTH_REVOCATION_ENDPOINT', `"${endpoint}" is not an http(s) URL (only the local stack sets it)`);
+  return {
+    tableName,
+    endpoint,
+    refreshSeconds,
+    maxStalenessSeconds,
+    failOpen: boolean(env, 'AUTH_REVOCATION_FAIL_OPEN', false),
+    timeoutMs: integer(env, 'AUTH_REVOCATION_TIMEOUT_MS', 1000, 50, 5000),
+  };
+}
+
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Environment): AuthorizerConfig {
   const issuers = parseTrustedIssuers(env);
@@ -123,5 +158,6 @@ export function loadConfig(env: Environment): AuthorizerConfig {
       enabled: metricsEnabled(env),
       namespace: metricsNamespace(env),
     },
+    revocation: revocationConfig(env),
   };
 }

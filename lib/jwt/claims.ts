@@ -20,6 +20,10 @@ export interface TokenClaims {
    * table's `clientIds`. Undefined for every other profile.
    */
   clientAudience?: string | undefined;
+  /** `iat`, when the token has one: revocations "not before" a time compare with it. */
+  issuedAt?: number | undefined;
+  /** `jti`, when the token has one: one token is revoked by (`iss`, `jti`). */
+  tokenId?: string | undefined;
 }
 
 export interface ClaimRules {
@@ -100,5 +104,7 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
     scopes: grantedScopes(payload, profile.scopeClaims),
     tokenUse,
     clientAudience: profile.clientIdAsAudience ? clientId : undefined,
+    issuedAt,
+    tokenId: optionalString(payload, 'jti'),
   };
 }

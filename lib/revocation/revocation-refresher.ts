@@ -1,0 +1,117 @@
+/**
+ * Keeps a container's RevocationList current with no network on the hot path: one load at cold
+ * start, then a Query for what was written since, whenever the list is older than the refresh
+ * interval. A request finding the list current (the common case) checks it in memory; one finding
+ * it older waits for the refresh, at most the refresh deadline. If the store cannot be reached,
+ * the last list serves for at most the maximum staleness; after that requests are refused as a
+ * transient failure (revocation_unavailable), or, by the operator's explicit choice, allowed.
+ */
+import { AuthError } from '../errors.js';
+import { sortKeyFloor } from './revocation-entry.js';
+import { type RevocableToken, RevocationList } from './revocation-list.js';
+import type { RevocationSource } from './revocation-source.js';
+
+export interface RevocationOptions {
+  refreshSeconds: number;
+  maxStalenessSeconds: number;
+  /** Allow instead of refuse once the list is older than maxStalenessSeconds. */
+  failOpen: boolean;
+  /** The longest a request waits for a refresh. */
+  timeoutMs: number;
+  /** Tokens live at most this long: subject and client entries older than it are pruned. */
+  maxTokenLifetimeSeconds: number;
+}
+
+export interface RevocationEvent {
+  type: 'revocations_loaded' | 'revocations_refresh_failed';
+  detail: string;
+}
+
+// Writers' clocks differ: each refresh reads back this far before the last one started, so an
+// entry stamped slightly in the past by a writer behind in time is still seen.
+const OVERLAP_MS = 60_000;
+
+export class RevocationRefresher {
+  readonly list = new RevocationList();
+  private readonly source: RevocationSource;
+  private readonly options: RevocationOptions;
+  private readonly now: () => number;
+  private readonly onEvent: ((event: RevocationEvent) => void) | undefined;
+  /** When the last successful refresh started (its data is at least that fresh); undefined before the first. */
+  private currentAt: number | undefined;
+  private inFlight: Promise<void> | undefined;
+
+  constructor(source: RevocationSource, options: RevocationOptions, dependencies: { now?: () => number; onEvent?: (event: RevocationEvent) => void } = {}) {
+    this.source = source;
+    this.options = options;
+    this.now = dependencies.now ?? Date.now;
+    this.onEvent = dependencies.onEvent;
+  }
+
+  /** Starts the cold-start load now (at init), so that the first request finds it done or in flight. */
+  start(): void {
+    void this.refresh();
+  }
+
+  /**
+   * Undefined when the list is current enough to decide on at once; otherwise a promise that
+   * settles (never rejects) once a refresh finished or the deadline passed. A list past half its
+   * interval is refreshed in the background, so a busy container rarely waits.
+   */
+  whenCurrent(): Promise<void> | undefined {
+    const age = this.currentAt === undefined ? Infinity : this.now() - this.currentAt;
+    if (age < this.options.refreshSeconds * 1000) {
+      if (age >= this.options.refreshSeconds * 500) void this.refresh();
+      return undefined;
+    }
+    return this.withinDeadline(this.refresh());
+  }
+
+  /** Throws token_revoked, or revocation_unavailable when the list is too stale to trust (fail closed). */
+  check(token: RevocableToken): void {
+    const age = this.currentAt === undefined ? Infinity : this.now() - this.currentAt;
+    if (age > this.options.maxStalenessSeconds * 1000 && !this.options.failOpen) {
+      throw new AuthError('revocation_unavailable', this.currentAt === undefined
+        ? 'the revocation list could not be loaded'
+        : `the revocation list is ${Math.round(age / 1000)} s old, more than AUTH_REVOCATION_MAX_STALENESS_SECONDS (${this.options.maxStalenessSeconds})`);
+    }
+    const reason = this.list.reasonFor(token);
+    if (reason !== undefined) throw new AuthError('token_revoked', reason);
+  }
+
+  private refresh(): Promise<void> {
+    this.inFlight ??= this.load().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  private async load(): Promise<void> {
+    const startedAt = this.now();
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs * 4);
+    try {
+      const after = this.currentAt === undefined ? undefined : sortKeyFloor(this.currentAt - OVERLAP_MS);
+      const { revocations, skipped } = await this.source.entriesAfter(after, controller.signal);
+      for (const revocation of revocations) this.list.add(revocation);
+      this.list.prune(Math.floor(this.now() / 1000), this.options.maxTokenLifetimeSeconds);
+      const first = this.currentAt === undefined;
+      this.currentAt = startedAt;
+      if (first || revocations.length > 0 || skipped > 0) {
+        this.onEvent?.({ type: 'revocations_loaded', detail: `${revocations.length} entr${revocations.length === 1 ? 'y' : 'ies'} read${skipped > 0 ? `, ${skipped} unreadable skipped` : ''}; ${this.list.size} in force` });
+      }
+    } catch (error) {
+      this.onEvent?.({ type: 'revocations_refresh_failed', detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private withinDeadline(work: Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.options.timeoutMs);
+    });
+    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+  }
+}
