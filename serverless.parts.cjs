@@ -4,6 +4,8 @@
 //   ${file(./serverless.parts.cjs):routeTablePath}     that route table's absolute path (the authorizer bundles it)
 //   ${file(./serverless.parts.cjs):calendarTable}      table properties from calendar-table.json
 //   ${file(./serverless.parts.cjs):authIssuer}         the stage's issuer, required for anything but serverless offline
+//   ${file(./serverless.parts.cjs):revocationsTable}   revocations table properties from revocations-table.json
+//   ${file(./serverless.parts.cjs):authorizerTtl}      the authorizer result TTL: shorter when revocation is on
 const { readFileSync } = require('node:fs');
 const { isAbsolute, join, relative, sep } = require('node:path');
 
@@ -47,7 +49,19 @@ async function loadRouteTable(file, stage) {
   return { path, table };
 }
 
-function eventsByFunction(table) {
+// API Gateway reuses a cached allow for this long without asking the authorizer, so it is part of
+// how long a revoked token keeps working: 30 s with revocation on (plus the refresh interval),
+// 300 s without.
+const TTL_WITH_REVOCATION = 30;
+const TTL_WITHOUT_REVOCATION = 300;
+
+function revocationOn(value, stage) {
+  if (value === 'on' || value === true || value === 'true') return true;
+  if (value === 'off' || value === false || value === 'false' || value === '') return false;
+  throw new Error(`params.${stage}.revocation is "${value}": use on or off (--param "revocation=off")`);
+}
+
+function eventsByFunction(table, ttl) {
   const events = Object.fromEntries(API_FUNCTIONS.map((name) => [name, []]));
   for (const route of table.routes) {
     if (route.api.function === undefined) continue;
@@ -57,7 +71,7 @@ function eventsByFunction(table) {
         // Without the leading slash: serverless offline keys its auth schemes by path, and the
         // REST and HTTP API events of one route would otherwise collide.
         path: route.path.slice(1),
-        authorizer: { name: 'authorizer', type: 'request', identitySource: 'method.request.header.Authorization', resultTtlInSeconds: 300 },
+        authorizer: { name: 'authorizer', type: 'request', identitySource: 'method.request.header.Authorization', resultTtlInSeconds: ttl },
       },
     });
     events[route.api.function].push({
@@ -65,6 +79,11 @@ function eventsByFunction(table) {
     });
   }
   return events;
+}
+
+function revocationsTable() {
+  const { $comment: _comment, ...properties } = readJson('revocations-table.json');
+  return { TableName: '${param:revocationsTable}', ...properties };
 }
 
 function calendarTable() {
@@ -106,13 +125,19 @@ module.exports = async ({ resolveVariable }) => {
   const stage = await resolveVariable('sls:stage');
   if (routeTable?.file !== file || routeTable.stage !== stage) routeTable = { file, stage, loaded: await loadRouteTable(file, stage) };
   const { path, table } = routeTable.loaded;
+  const revocation = revocationOn(await resolveVariable('param:revocation'), stage);
+  const ttl = revocation ? TTL_WITH_REVOCATION : TTL_WITHOUT_REVOCATION;
   const issuerParams = {
     issuer: String((await resolveVariable('param:authIssuer')) ?? '').trim(),
     issuers: String((await resolveVariable('param:authIssuers')) ?? '').trim(),
     stage,
   };
   return {
-    events: eventsByFunction(table), routeTablePath: path, calendarTable: calendarTable(),
+    events: eventsByFunction(table, ttl), routeTablePath: path, calendarTable: calendarTable(),
+    revocationsTable: revocationsTable(),
+    authorizerTtl: ttl,
+    // The authorizer reads the table only when revocation is on; the table exists either way (idle, it costs nothing).
+    revocationsTableEnv: revocation ? '${param:revocationsTable}' : '',
     // A getter: only the reference that asks for the issuer checks it (and fails without one).
     get authIssuer() {
       return authIssuer(issuerParams);

@@ -32,6 +32,8 @@ async function bundle(entry: string, outfile: string, minify: boolean): Promise<
   await build({
     entryPoints: [join(ROOT, entry)], outfile, bundle: true, minify, platform: 'node', format: 'esm', target: 'node22',
     banner: { js: BANNER }, logLevel: 'error', legalComments: 'none',
+    // As deployed (serverless.yml's esbuild exclude): the Lambda runtime ships the AWS SDK.
+    external: ['@aws-sdk/*'],
   });
   return { entry, file: outfile, bytes: statSync(outfile).size };
 }

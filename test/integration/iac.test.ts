@@ -35,7 +35,7 @@ const fn = (name: string): Record<string, unknown> => template.Resources[`${name
 
 function copyService(to: string): void {
   mkdirSync(to);
-  for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'calendar-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
+  for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'calendar-table.json', 'revocations-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
     cpSync(join(root, entry), join(to, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
@@ -65,11 +65,11 @@ before(async () => {
 after(() => rmSync(workDir, { recursive: true, force: true }));
 
 describe('serverless package: the generated CloudFormation', () => {
-  it('puts every REST route behind the REQUEST authorizer on the Authorization header, cached 300 s', () => {
+  it('puts every REST route behind the REQUEST authorizer on the Authorization header, cached 30 s (revocation is on)', () => {
     const [[authorizerId, authorizer]] = ofType(template, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
     assert.equal(authorizer.Properties['Type'], 'REQUEST');
     assert.equal(authorizer.Properties['IdentitySource'], 'method.request.header.Authorization');
-    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 300);
+    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 30);
     const methods = ofType(template, 'AWS::ApiGateway::Method').filter(([, method]) => method.Properties['HttpMethod'] !== 'OPTIONS');
     assert.equal(methods.length, table.routes.length);
     for (const [name, method] of methods) {
@@ -83,7 +83,7 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal(authorizer.Properties['AuthorizerPayloadFormatVersion'], '2.0');
     assert.equal(authorizer.Properties['EnableSimpleResponses'], false);
     assert.deepEqual(authorizer.Properties['IdentitySource'], ['$request.header.Authorization']);
-    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 300);
+    assert.equal(authorizer.Properties['AuthorizerResultTtlInSeconds'], 30);
     const routes = ofType(template, 'AWS::ApiGatewayV2::Route');
     assert.deepEqual(routes.map(([, route]) => route.Properties['RouteKey']).sort(), table.routes.map((route) => `${route.method} ${route.path}`).sort());
     for (const [name, route] of routes) {
@@ -125,10 +125,13 @@ describe('serverless package: the generated CloudFormation', () => {
     for (const [, group] of logGroups) assert.equal(group.Properties['RetentionInDays'], 30);
   });
 
-  it('gives only the calendar access to data, and only to its own table and index', () => {
+  it('gives the calendar its own table and index, the authorizer only Query on the revocations table, the geocoder nothing', () => {
     const roles = Object.fromEntries(ofType(template, 'AWS::IAM::Role'));
     assert.deepEqual(fn('calendar')['Role'], { 'Fn::GetAtt': ['CalendarRole', 'Arn'] });
-    assert.deepEqual(fn('authorizer')['Role'], { 'Fn::GetAtt': ['LambdaBasicRole', 'Arn'] });
+    assert.deepEqual(fn('authorizer')['Role'], { 'Fn::GetAtt': ['AuthorizerRole', 'Arn'] });
+    const authorizerStatements = (roles['AuthorizerRole']?.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[])
+      .flatMap((policy) => policy.PolicyDocument.Statement);
+    assert.deepEqual(authorizerStatements.map((statement) => [statement.Action, statement.Resource]), [[['dynamodb:Query'], { 'Fn::GetAtt': ['RevocationsTable', 'Arn'] }]]);
     assert.deepEqual(fn('geocoding')['Role'], { 'Fn::GetAtt': ['LambdaBasicRole', 'Arn'] });
     assert.equal(roles['LambdaBasicRole']?.Properties['Policies'], undefined);
     const statements = (roles['CalendarRole']?.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[])
@@ -141,6 +144,15 @@ describe('serverless package: the generated CloudFormation', () => {
     }
   });
 
+  it('builds the revocations table from revocations-table.json, with its TTL, and gives the authorizer its name', () => {
+    const { TableName, KeySchema, TimeToLiveSpecification, BillingMode } = template.Resources['RevocationsTable']!.Properties;
+    assert.equal(TableName, 'bearer-gate-dev-revocations');
+    assert.deepEqual(KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }, { AttributeName: 'sk', KeyType: 'RANGE' }]);
+    assert.deepEqual(TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
+    assert.equal(BillingMode, 'PAY_PER_REQUEST');
+    assert.equal((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables['AUTH_REVOCATION_TABLE'], 'bearer-gate-dev-revocations');
+  });
+
   it('builds the table from calendar-table.json and passes its name to the calendar only', () => {
     const { TableName, KeySchema, LocalSecondaryIndexes } = template.Resources['CalendarTable']!.Properties;
     assert.equal(TableName, 'bearer-gate-dev-events');
@@ -148,7 +160,7 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal((LocalSecondaryIndexes as { IndexName: string }[])[0]?.IndexName, 'byStart');
     assert.equal((fn('calendar')['Environment'] as { Variables: Record<string, string> }).Variables['CALENDAR_TABLE'], 'bearer-gate-dev-events');
     assert.equal(fn('geocoding')['Environment'], undefined);
-    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI']);
+    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI', 'AUTH_REVOCATION_ENDPOINT', 'AUTH_REVOCATION_TABLE']);
   });
 
   it('exports the authorizer ARN for other stacks', () => {
@@ -178,7 +190,10 @@ describe('serverless package: the artifacts', () => {
     assert.throws(() => readFileSync(join(service, '.serverless/stale.zip')));
     const authorizer = zipEntries(join(service, '.serverless/authorizer.zip'))[0]!.read().toString('utf8');
     assert.ok(authorizer.includes('execute-api:Invoke'), 'the authorizer bundle is the authorizer');
-    assert.ok(!authorizer.includes('DynamoDB') && !authorizer.includes('STALE_BUILD_3f9c') && !authorizer.includes('kdbush'), 'and holds nothing else');
+    assert.ok(!authorizer.includes('STALE_BUILD_3f9c') && !authorizer.includes('kdbush'), 'and holds nothing else');
+    // The AWS SDK stays out (the runtime ships it): one dynamic import, loaded only with revocation on.
+    assert.ok(authorizer.includes('import("@aws-sdk/client-dynamodb")'), 'the SDK is imported at run time');
+    assert.ok(!authorizer.includes('@smithy') && !authorizer.includes('ProvisionedThroughputExceededException'), 'no SDK code in the bundle');
   });
 });
 

@@ -176,7 +176,7 @@ describe('cognito-local through the bundled handler, as Lambda runs it', () => {
       const bundle = join(folder, 'authorizer.mjs');
       await build({
         entryPoints: [new URL('../../handlers/authorizer.ts', import.meta.url).pathname], bundle: true, platform: 'node', format: 'esm',
-        target: 'node20', outfile: bundle, alias: { '#route-table': table }, logLevel: 'silent',
+        target: 'node20', outfile: bundle, alias: { '#route-table': table }, logLevel: 'silent', external: ['@aws-sdk/*'],
       });
       const env = {
         AUTH_ISSUER: cognito.issuerOf(cognitoUser.userPoolId), AUTH_JWKS_URI: cognito.jwksUriOf(cognitoUser.userPoolId),
