@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDb } from './dynamodb.js';
 import { startIssuer } from './issuer.js';
+import { createRevocationsTable } from './revocations.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -32,6 +33,8 @@ export interface RunningStack {
   restBaseUrl: string;
   dynamodbEndpoint: string;
   tableName: string;
+  /** The revocations table on that DynamoDB (README, Revocation). */
+  revocationsTable: string;
   /** The serverless offline process (which runs the Lambdas in process), for resource checks. */
   offlinePid: number;
   stop(): Promise<void>;
@@ -137,6 +140,7 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const tableName = `calendar-events-${options.stage}`;
+  const revocationsTable = `revocations-${options.stage}`;
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => undefined);
@@ -146,6 +150,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     stops.push(issuer.stop);
     const dynamodb = await startDynamoDb({ port: options.dynamodbPort, tableName });
     stops.push(dynamodb.stop);
+    // Before serverless offline: the authorizer's cold start loads it (revocation is on by default).
+    await createRevocationsTable(dynamodb.endpoint, revocationsTable);
     const offline = await startOffline({
       ...options,
       params: {
@@ -153,6 +159,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         // The loopback address, not `localhost`, so no resolver can send key fetches elsewhere.
         authJwksUri: new URL('jwks', issuer.url).href,
         calendarTable: tableName,
+        revocationsTable,
         dynamodbEndpoint: dynamodb.endpoint,
       },
     });
@@ -165,6 +172,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       restBaseUrl: `${apiUrl}/${options.stage}`,
       dynamodbEndpoint: dynamodb.endpoint,
       tableName,
+      revocationsTable,
       offlinePid: offline.pid,
       stop,
     };
