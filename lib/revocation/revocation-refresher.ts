@@ -16,7 +16,7 @@ export interface RevocationOptions {
   maxStalenessSeconds: number;
   /** Allow instead of refuse once the list is older than maxStalenessSeconds. */
   failOpen: boolean;
-  /** The longest a request waits for a refresh. */
+  /** The longest a request waits for a refresh (three times as long for the cold-start load). */
   timeoutMs: number;
   /** Tokens live at most this long: subject and client entries older than it are pruned. */
   maxTokenLifetimeSeconds: number;
@@ -64,7 +64,8 @@ export class RevocationRefresher {
       if (age >= this.options.refreshSeconds * 500) void this.refresh();
       return undefined;
     }
-    return this.withinDeadline(this.refresh());
+    // The cold-start load also loads the SDK and opens a connection: it gets three deadlines.
+    return this.withinDeadline(this.refresh(), this.currentAt === undefined ? this.options.timeoutMs * 3 : this.options.timeoutMs);
   }
 
   /** Throws token_revoked, or revocation_unavailable when the list is too stale to trust (fail closed). */
@@ -107,10 +108,10 @@ export class RevocationRefresher {
     }
   }
 
-  private withinDeadline(work: Promise<void>): Promise<void> {
+  private withinDeadline(work: Promise<void>, timeoutMs: number): Promise<void> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.options.timeoutMs);
+      timer = setTimeout(resolve, timeoutMs);
     });
     return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
   }

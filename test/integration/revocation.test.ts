@@ -115,7 +115,7 @@ describe('revocation through a real DynamoDB', () => {
     assert.ok(performance.now() - started < 8_000, 'each wait is bounded by the refresh deadline');
   });
 
-  it('a store that accepts connections and never answers: the cold start is refused within the deadline, as a transient failure', async () => {
+  it('a store that accepts connections and never answers: the cold start is refused within its deadline, as a transient failure', async () => {
     const sockets = new Set<import('node:net').Socket>();
     const hanging = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
@@ -125,7 +125,7 @@ describe('revocation through a real DynamoDB', () => {
       const refused = await decide(signJwt(key, userClaims(server.issuer, { iat: now() })));
       const waited = performance.now() - started;
       assert.deepEqual([refused.outcome, refused.reason, refused.retryable], ['unauthorized', 'revocation_unavailable', true]);
-      assert.ok(waited < 4_000, `waited ${Math.round(waited)} ms for a 2000 ms deadline`);
+      assert.ok(waited < 8_000, `waited ${Math.round(waited)} ms for a cold-start deadline of 3 × 2000 ms`);
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => hanging.close(() => resolve()));
