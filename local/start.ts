@@ -1,6 +1,40 @@
 /** `npm start`: the whole stack on this machine until Ctrl-C. */
-import { CALENDAR_API } from './issuer.js';
-import { type RunningStack, stackOptionsFromEnv, startStack } from './stack.js';
+import { parseArgs } from 'node:util';
+import type { RunningStack } from './stack.js';
+
+const USAGE = `Usage: npm start
+
+Runs on 127.0.0.1, until Ctrl-C (which stops everything it started): the issuer (oidc-provider),
+DynamoDB (dynalite) and serverless offline with the authorizer and both sample APIs; then prints
+commands to try them with.
+
+Settings (environment variables, defaults in brackets):
+  LOCAL_API_PORT       serverless offline, both APIs [3000]
+  LOCAL_LAMBDA_PORT    serverless offline's Lambda invoke endpoint [3002]
+  LOCAL_ISSUER_PORT    the issuer [4000]
+  LOCAL_DYNAMODB_PORT  dynalite [8000]
+  LOCAL_STAGE          the serverless stage, and the REST API's path prefix [dev]
+  LOCAL_DATA_DIR       where the issuer's signing key is kept [.local/]
+  LOCAL_VERBOSE=1      all of serverless offline's output, not just one line per decision
+
+Options:
+  -h, --help           this text (and nothing is started)`;
+
+// Before anything is loaded or started: --help (or a mistyped option) must not start the stack.
+let help = false;
+try {
+  help = parseArgs({ options: { help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values.help ?? false;
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n\n${USAGE}\n`);
+  process.exit(2);
+}
+if (help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+
+const { CALENDAR_API } = await import('./issuer.js');
+const { stackOptionsFromEnv, startStack } = await import('./stack.js');
 
 const options = stackOptionsFromEnv(process.env);
 const verbose = process.env['LOCAL_VERBOSE'] === '1';

@@ -3,7 +3,10 @@ import { parseArgs } from 'node:util';
 import { CALENDAR_API, GEOCODING_API } from './issuer.js';
 import { clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
 
-const HELP = `Usage:
+const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME [--scope SCOPES]) [options]
+
+Prints an access token from the local issuer (npm start must be running).
+
   npm run token -- --client geocoding            client-credentials token for the geocoding API
   npm run token -- --client nogrant              a client granted no API: shows the refusal
   npm run token -- --client geocoding --audience ${CALENDAR_API}
@@ -14,20 +17,24 @@ const HELP = `Usage:
 Options:
   --issuer URL    the local issuer (default http://127.0.0.1:$LOCAL_ISSUER_PORT/, port 4000)
   --json          print the whole token response, not just the access token
-  --help          this text
+  -h, --help      this text
 
 Add --silent after "npm run" to get only the token: TOKEN=$(npm run --silent token -- --client geocoding)`;
 
-const { values } = parseArgs({
-  options: {
-    client: { type: 'string' }, user: { type: 'string' }, scope: { type: 'string', default: 'read' },
-    audience: { type: 'string' }, issuer: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', default: false },
-  },
-  strict: true,
-});
+const OPTIONS = {
+  client: { type: 'string' }, user: { type: 'string' }, scope: { type: 'string', default: 'read' },
+  audience: { type: 'string' }, issuer: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+} as const;
+let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
+try {
+  ({ values } = parseArgs({ options: OPTIONS, strict: true }));
+} catch (error) {
+  process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n\n${HELP}\n`);
+  process.exit(2);
+}
 
 if (values.help || (values.client === undefined) === (values.user === undefined)) {
-  process.stdout.write(`${HELP}\n`);
+  (values.help ? process.stdout : process.stderr).write(`${HELP}\n`);
   process.exit(values.help ? 0 : 2);
 }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { DescribeTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startDynamoDb } from '../../local/dynamodb.js';
@@ -279,4 +281,66 @@ describe('the local stack\'s servers answer from their first connection', () => 
       await dynamo.stop();
     }
   });
+});
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface ScriptRun { code: number | null; stdout: string; stderr: string; ms: number }
+
+/**
+ * `npm run --silent <args>` in the repository; after `timeoutMs` it is sent SIGTERM (on which
+ * `npm start` stops what it started), and SIGKILL 15 s later. `env` is added to a copy of this
+ * process's environment.
+ */
+function npmRun(args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<ScriptRun> {
+  return new Promise((resolve, reject) => {
+    const began = performance.now();
+    const child = spawn('npm', ['run', '--silent', ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const signal = (name: NodeJS.Signals): void => {
+      try {
+        process.kill(-child.pid!, name);
+      } catch {
+        // Already gone.
+      }
+    };
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      signal('SIGTERM');
+      killer = setTimeout(() => signal('SIGKILL'), 15_000);
+    }, timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      clearTimeout(killer);
+      resolve({ code, stdout, stderr, ms: performance.now() - began });
+    });
+  });
+}
+
+describe('our scripts answer --help without starting anything', () => {
+  // Had --help started the stack, it would hold these ports (not the defaults) until killed.
+  const spare = async () => ({
+    LOCAL_API_PORT: String(await freePort()), LOCAL_LAMBDA_PORT: String(await freePort()),
+    LOCAL_ISSUER_PORT: String(await freePort()), LOCAL_DYNAMODB_PORT: String(await freePort()),
+  });
+
+  for (const script of ['start', 'token', 'bench']) {
+    for (const flag of ['--help', '-h']) {
+      it(`npm run ${script} -- ${flag}: usage on stdout, exit 0, within seconds`, { timeout: 90_000 }, async () => {
+        const run = await npmRun([script, '--', flag], 30_000, await spare());
+        assert.equal(run.code, 0, `exit ${run.code} after ${run.ms.toFixed(0)} ms (killed at 30 s if null); stderr: ${run.stderr.slice(0, 500)}`);
+        assert.match(run.stdout, new RegExp(`^Usage:[^\\n]*npm (run )?${script}`), run.stdout.slice(0, 200));
+        assert.ok(run.ms < 20_000, `took ${run.ms.toFixed(0)} ms`);
+      });
+    }
+    it(`npm run ${script} -- --no-such-option: usage on stderr, exit 2, nothing started`, { timeout: 90_000 }, async () => {
+      const run = await npmRun([script, '--', '--no-such-option'], 30_000, await spare());
+      assert.equal(run.code, 2, `exit ${run.code} after ${run.ms.toFixed(0)} ms; stderr: ${run.stderr.slice(0, 500)}`);
+      assert.match(run.stderr, /--no-such-option[\s\S]*Usage:/);
+    });
+  }
 });
