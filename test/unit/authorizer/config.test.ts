@@ -126,3 +126,20 @@ describe('loadConfig: issuer profiles', () => {
     assert.throws(() => loadConfig({ AUTH_ISSUER: 'localhost:4000' }), naming('AUTH_ISSUER', /no scheme: did you mean https:\/\/localhost:4000/));
   });
 });
+
+describe('loadConfig: revocation', () => {
+  it('is off unless AUTH_REVOCATION_TABLE names a table; then it has safe defaults', () => {
+    assert.equal(loadConfig({ AUTH_ISSUER: ISSUER }).revocation, undefined);
+    assert.deepEqual(loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'bearer-gate-prod-revocations' }).revocation, {
+      tableName: 'bearer-gate-prod-revocations', endpoint: undefined, refreshSeconds: 5, maxStalenessSeconds: 60, failOpen: false, timeoutMs: 1000,
+    });
+  });
+
+  it('names the variable and the fix for each mistake', () => {
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_FAIL_OPEN: 'true' }), naming('AUTH_REVOCATION_FAIL_OPEN', /AUTH_REVOCATION_TABLE is not/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'no spaces please' }), naming('AUTH_REVOCATION_TABLE', /not a DynamoDB table name/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'rev', AUTH_REVOCATION_REFRESH_SECONDS: '30', AUTH_REVOCATION_MAX_STALENESS_SECONDS: '10' }), naming('AUTH_REVOCATION_MAX_STALENESS_SECONDS', /below AUTH_REVOCATION_REFRESH_SECONDS/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'rev', AUTH_REVOCATION_FAIL_OPEN: 'maybe' }), naming('AUTH_REVOCATION_FAIL_OPEN', /true or false/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'rev', AUTH_REVOCATION_ENDPOINT: '127.0.0.1:8000' }), naming('AUTH_REVOCATION_ENDPOINT', /not an http\(s\) URL/));
+  });
+});
