@@ -217,6 +217,17 @@ describe('handler: a prefetch that fails at init', () => {
     }
   });
 
+  it('with revocation on, every cold start logs what happens when the table cannot be read (and fail open at WARN)', { timeout: 60_000 }, async () => {
+    const body = 'await new Promise((resolve) => setTimeout(resolve, 50));';
+    const base = { AUTH_ISSUER: 'https://issuer.example/', AUTH_JWKS_URI: 'https://issuer.example/jwks', AUTH_JWKS_PREFETCH: 'false', AUTH_REVOCATION_TABLE: 'revocations', AUTH_REVOCATION_ENDPOINT: 'http://127.0.0.1:9', AUTH_REVOCATION_TIMEOUT_MS: '100' };
+    const closed = await inFreshProcess(base, body);
+    assert.equal(closed.code, 0, closed.stderr);
+    assert.match(closed.stdout, /"level":"INFO","message":"revocation_config".*"whenStale":"refuse \(revocation_unavailable\)"/);
+    const open = await inFreshProcess({ ...base, AUTH_REVOCATION_FAIL_OPEN: 'true' }, body);
+    assert.equal(open.code, 0, open.stderr);
+    assert.match(open.stdout, /"level":"WARN","message":"revocation_config".*"whenStale":"allow \(AUTH_REVOCATION_FAIL_OPEN=true\)"/);
+  });
+
   it('with the JWKS server unreachable, init completes and the first call fails as an outage (5xx, not cached), not as a verdict', { timeout: 60_000 }, async () => {
     const gone = await new JwksServer().start();
     const { issuer, jwksUri } = gone;
