@@ -9,16 +9,14 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { URLSearchParams } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
+// Before oidc-provider, whose loading it quietens (see there why); import order is evaluation order.
+import { restoreConsoleWarn } from './quiet-runtime-warning.js';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD, TOKEN_LIFETIME_SECONDS } from './clients.js';
 
-export const CALENDAR_API = 'https://api.example.com/calendar/v1/';
-export const GEOCODING_API = 'https://api.example.com/geocoding/v1/';
+restoreConsoleWarn();
 
-export const CLIENTS = {
-  calendar: { id: 'calendar-app', redirectUri: 'http://127.0.0.1/callback' },
-  geocoding: { id: 'geocoding-backend', secret: 'geocoding-backend-local-secret' },
-  nogrant: { id: 'no-grant-client', secret: 'no-grant-client-local-secret' },
-} as const;
+export { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD, TOKEN_LIFETIME_SECONDS };
 
 /** Which APIs each client may get tokens for, and with which scopes at most. */
 const RESOURCE_GRANTS: Record<string, Record<string, string>> = {
@@ -27,11 +25,7 @@ const RESOURCE_GRANTS: Record<string, Record<string, string>> = {
   [CLIENTS.nogrant.id]: {},
 };
 
-/** Local accounts: any lower-case user name, with this one password. Never use this issuer for real users. */
-export const LOCAL_PASSWORD = 'local-password';
 const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
-
-export const TOKEN_LIFETIME_SECONDS = 86400;
 
 export interface IssuerOptions {
   port: number;

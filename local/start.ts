@@ -33,7 +33,7 @@ if (help) {
   process.exit(0);
 }
 
-const { CALENDAR_API } = await import('./issuer.js');
+const { CALENDAR_API } = await import('./clients.js');
 const { stackOptionsFromEnv, startStack } = await import('./stack.js');
 
 const options = stackOptionsFromEnv(process.env);

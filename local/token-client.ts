@@ -4,7 +4,7 @@
  * pages) for a user. Used by `npm run token` and by the end-to-end tests.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD } from './issuer.js';
+import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD } from './clients.js';
 
 export interface TokenResponse {
   access_token: string;

@@ -1,6 +1,6 @@
 /** `npm run token`: prints an access token from the local issuer. */
 import { parseArgs } from 'node:util';
-import { CALENDAR_API, GEOCODING_API } from './issuer.js';
+import { CALENDAR_API, GEOCODING_API } from './clients.js';
 import { clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
 
 const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME [--scope SCOPES]) [options]

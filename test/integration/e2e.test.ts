@@ -344,3 +344,32 @@ describe('our scripts answer --help without starting anything', () => {
     });
   }
 });
+
+describe('the local issuer on Node 20', () => {
+  it('loads and runs without oidc-provider\'s "Unsupported runtime" warning, and leaves other warnings alone', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bearer-gate-quiet-'));
+    try {
+      const script = [
+        `const { startIssuer } = await import(${JSON.stringify(join(ROOT, 'local/issuer.ts'))});`,
+        `const issuer = await startIssuer({ port: 0, keyFile: ${JSON.stringify(join(dir, 'key.json'))} });`,
+        'await issuer.stop();',
+        "console.warn('a later warning');",
+      ].join('\n');
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => {
+        const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
+        child.once('close', (exit) => {
+          clearTimeout(timer);
+          resolve(exit);
+        });
+      });
+      assert.equal(code, 0, stderr);
+      assert.doesNotMatch(stderr, /Unsupported runtime/);
+      assert.match(stderr, /a later warning/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
