@@ -36,6 +36,8 @@ export const CONTENDER_NAMES = {
   ours: 'ours (handler, cache off)',
   oursCached: 'ours, same token (cache hit)',
   oursLogged: 'ours + decision log/EMF line (cache off)',
+  oursRevocation: 'ours + revocation on (warm list, cache off)',
+  oursRevocationCached: 'ours + revocation on, same token (cache hit)',
   jose: 'jose jwtVerify + createRemoteJWKSet',
   awsJwtVerify: 'aws-jwt-verify (cacheJwks)',
   jsonwebtoken: 'jsonwebtoken + jwks-rsa',
@@ -118,6 +120,26 @@ function floor(context: ContenderContext): SyncContender {
   };
 }
 
+// One dynalite for the revocation rows, with the table and a few hundred entries that do not match
+// the pool's tokens (a list in force, as in production); it lives until the bench process exits.
+let revocationStore: Promise<string> | undefined;
+function revocationEndpoint(issuer: string): Promise<string> {
+  revocationStore ??= (async () => {
+    const { startDynamoDb } = await import('../local/dynamodb.js');
+    const { createRevocationsTable } = await import('../local/revocations.js');
+    const { RevocationWriter } = await import('../lib/revocation/revocation-writer.js');
+    const { endpoint } = await startDynamoDb({ port: 0, tableName: 'bench-calendar-unused' });
+    await createRevocationsTable(endpoint, 'bench-revocations');
+    const writer = new RevocationWriter({ tableName: 'bench-revocations', endpoint });
+    for (let index = 0; index < 300; index += 1) {
+      await writer.revoke({ kind: (['token', 'subject', 'client'] as const)[index % 3]!, issuer, value: `other-${index}` });
+    }
+    writer.close();
+    return endpoint;
+  })();
+  return revocationStore;
+}
+
 export async function createContenders(context: ContenderContext): Promise<Contender[]> {
   const { alg, tokens, issuer, jwksUri } = context;
   const events = tokens.map(requestEvent);
@@ -129,6 +151,9 @@ export async function createContenders(context: ContenderContext): Promise<Conte
   const ours = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-nocache`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
   const cached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000' });
   const logged = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-logged`, { ...base, AUTH_DECISION_CACHE_SIZE: '0', AUTH_LOG_LEVEL: 'info', AUTH_METRICS: 'true' });
+  const revocation = { AUTH_REVOCATION_TABLE: 'bench-revocations', AUTH_REVOCATION_ENDPOINT: await revocationEndpoint(issuer) };
+  const revoking = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '0' });
+  const revokingCached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation-cache`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '1000' });
   const jose = await importWithEnv<{ handler: Handler }>('./peers/jose.ts', alg, base);
   const awsJwtVerify = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify.ts', alg, base);
   const jsonwebtoken = await importWithEnv<{ handler: Handler }>('./peers/jsonwebtoken.ts', alg, base);
@@ -140,6 +165,9 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     { ...handlerContender(CONTENDER_NAMES.oursCached, cached.handler, events, tampered), call: () => cached.handler(events[0]!) },
     // The line is built and handed to stdout.write as in Lambda; only the terminal is spared it.
     handlerContender(CONTENDER_NAMES.oursLogged, discardingStdout(logged.handler), events, tampered),
+    // The list is refreshed in the background every 5 s while the rounds run, as in a busy container.
+    handlerContender(CONTENDER_NAMES.oursRevocation, revoking.handler, events, tampered),
+    { ...handlerContender(CONTENDER_NAMES.oursRevocationCached, revokingCached.handler, events, tampered), call: () => revokingCached.handler(events[0]!) },
     handlerContender(CONTENDER_NAMES.jose, jose.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.awsJwtVerify, awsJwtVerify.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.jsonwebtoken, jsonwebtoken.handler, events, tampered),

@@ -94,6 +94,12 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
       } : {}),
     },
     check('ours bundle', bundleKb, 60, (value) => `${value.toFixed(1)} KB`, '≤ 60 KB'),
+    // Revocation's own cost, where nothing else hides it: a decision-cache hit with and without it.
+    ...(['RS256', 'ES256'] as const).map((alg) => check(
+      `${alg} revocation on, cache hit: added cost`,
+      (nsOf(alg, CONTENDER_NAMES.oursRevocationCached) - nsOf(alg, CONTENDER_NAMES.oursCached)) / 1000,
+      1, (value) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} µs/op`, '≤ +1 µs/op',
+    )),
   ];
 }
 
