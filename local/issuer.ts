@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { URLSearchParams } from 'node:url';
-import { exportJWK, generateKeyPair } from 'jose';
+import { Readable } from 'node:stream';
+import { exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 // Before oidc-provider, whose loading it quietens (see there why); import order is evaluation order.
 import { restoreConsoleWarn } from './quiet-runtime-warning.js';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -34,6 +35,11 @@ export interface IssuerOptions {
   issuer?: string;
   /** Where the signing key is kept between starts (git-ignored). */
   keyFile: string;
+  /**
+   * Told when an access token is revoked (RFC 7009, /token/revocation) and when a user signs out
+   * (/session/end): the local stack writes the matching revocation entries from here.
+   */
+  onRevocation?: (event: { kind: 'token'; jti: string; expiresAt: number | undefined } | { kind: 'subject'; sub: string }) => void;
 }
 
 export interface RunningIssuer {
@@ -95,7 +101,7 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
         // The issuer URL holds the port, which port 0 only gives once bound: the provider is built
         // here, synchronously, so that no request is read before it exists.
         const url = options.issuer ?? `http://localhost:${(server.address() as AddressInfo).port}/`;
-        handle = issuerHandler(url, jwk);
+        handle = issuerHandler(url, jwk, options.onRevocation);
         resolve(url);
       } catch (error) {
         server.close();
@@ -116,11 +122,15 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
 }
 
 /** The whole issuer (oidc-provider and the login and consent pages) as one request handler. Synchronous. */
-function issuerHandler(issuer: string, jwk: Record<string, unknown>): http.RequestListener {
+function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocation: IssuerOptions['onRevocation']): http.RequestListener {
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
   const configuration: Configuration = {
     clients: [
       {
         client_id: CLIENTS.calendar.id,
+        // A native app (RFC 8252 7.3): its loopback redirect URI matches on any port, so that
+        // `npm run token -- --browser` can catch the browser's redirect on a port of its own.
+        application_type: 'native',
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
@@ -190,6 +200,17 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>): http.Reque
 
   const provider = new Provider(issuer, configuration);
   const callback = provider.callback();
+  if (onRevocation !== undefined) {
+    const report = onRevocation;
+    // RFC 7009: the revocation endpoint destroys the token it was given; its jti is the access token's.
+    provider.on('access_token.destroyed', (token: { jti: string; exp?: number }) => report({ kind: 'token', jti: token.jti, expiresAt: token.exp }));
+    provider.on('client_credentials.destroyed', (token: { jti: string; exp?: number }) => report({ kind: 'token', jti: token.jti, expiresAt: token.exp }));
+    // Sign-out ends the session: every token the user holds from before is revoked (sign-out everywhere).
+    provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
+      const accountId = ctx.oidc.session?.accountId ?? ctx.oidc.entities.Session?.accountId;
+      if (accountId !== undefined) report({ kind: 'subject', sub: accountId });
+    });
+  }
 
   async function interaction(request: http.IncomingMessage, response: http.ServerResponse, uid: string, action: string | undefined): Promise<void> {
     const details = await provider.interactionDetails(request, response);
@@ -245,7 +266,65 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>): http.Reque
     await provider.interactionFinished(request, response, { error: 'access_denied', error_description: 'the user denied access' }, { mergeWithLastSubmission: false });
   }
 
+  /**
+   * RFC 7009 for this issuer's JWT access tokens, which oidc-provider refuses to revoke ("Structured
+   * JWT Tokens cannot be revoked"): the client is authenticated, the token verified and checked to
+   * be the client's, and its jti reported (the local stack writes a revocation entry). Any other
+   * token (a refresh token) goes on to oidc-provider with the body it was sent.
+   */
+  async function revocation(request: http.IncomingMessage, response: http.ServerResponse, report: NonNullable<IssuerOptions['onRevocation']>): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > 8192) throw new Error('revocation request too large');
+      chunks.push(chunk);
+    }
+    const body = Buffer.concat(chunks);
+    const form = new URLSearchParams(body.toString('utf8'));
+    const token = form.get('token') ?? '';
+    if (token.split('.').length !== 3) {
+      const replay = Object.assign(Readable.from([body]), {
+        headers: request.headers, rawHeaders: request.rawHeaders, method: request.method, url: request.url,
+        httpVersion: request.httpVersion, httpVersionMajor: request.httpVersionMajor, httpVersionMinor: request.httpVersionMinor,
+        socket: request.socket, connection: request.socket, complete: true,
+      });
+      callback(replay as unknown as http.IncomingMessage, response);
+      return;
+    }
+    const answer = (status: number, error?: string): void => {
+      response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store', ...(status === 401 ? { 'www-authenticate': 'Basic realm="local issuer"' } : {}) });
+      response.end(error === undefined ? '' : JSON.stringify({ error }));
+    };
+    // Client authentication as the token endpoint takes it: HTTP Basic or form credentials for the
+    // confidential clients, client_id alone for the public one.
+    const basic = /^Basic (.+)$/i.exec(request.headers.authorization ?? '');
+    const [basicId, basicSecret] = basic === null ? [] : Buffer.from(basic[1]!, 'base64').toString('utf8').split(':').map(decodeURIComponent);
+    const clientId = basicId ?? form.get('client_id') ?? '';
+    const secret = basicSecret ?? form.get('client_secret') ?? undefined;
+    const client = Object.values(CLIENTS).find((candidate) => candidate.id === clientId);
+    if (client === undefined || ('secret' in client ? secret !== client.secret : secret !== undefined)) return answer(401, 'invalid_client');
+    let claims: { jti?: string; client_id?: unknown; exp?: number };
+    try {
+      ({ payload: claims } = await jwtVerify(token, await importJWK({ ...publicJwk, alg: 'RS256' }, 'RS256'), { issuer }));
+    } catch {
+      // RFC 7009 §2.2: an invalid token is no error.
+      return answer(200);
+    }
+    if (claims.client_id !== client.id) return answer(400, 'unauthorized_client');
+    if (typeof claims.jti === 'string') report({ kind: 'token', jti: claims.jti, expiresAt: claims.exp });
+    answer(200);
+  }
+
   return (request: http.IncomingMessage, response: http.ServerResponse) => {
+    if (onRevocation !== undefined && request.method === 'POST' && request.url?.split('?')[0] === '/token/revocation') {
+      revocation(request, response, onRevocation).catch(() => {
+        if (response.headersSent) return response.destroy();
+        response.writeHead(400, { 'content-type': 'application/json' });
+        response.end('{"error":"invalid_request"}');
+      });
+      return;
+    }
     const match = /^\/interaction\/([A-Za-z0-9_-]+)(?:\/(login|confirm|abort))?$/.exec(request.url ?? '');
     if (match === null) {
       callback(request, response);

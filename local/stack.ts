@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { startDynamoDb } from './dynamodb.js';
 import { startIssuer } from './issuer.js';
 import { createRevocationsTable } from './revocations.js';
+import { RevocationWriter } from '../lib/revocation/revocation-writer.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -62,6 +63,55 @@ export function stackOptionsFromEnv(env: NodeJS.ProcessEnv): StackOptions {
 
 export { freePort } from './ports.js';
 
+// The colour codes of a terminal, should serverless offline send any despite FORCE_COLOR=0.
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+
+/**
+ * What `npm start` shows of serverless offline's output unless LOCAL_VERBOSE=1: one line per
+ * decision, plus warnings and errors. A decision's line is the authorizer's `decision` log line,
+ * or, for a request with no Authorization header (the authorizer is not called then), serverless
+ * offline's "Identity Source is null". Dropped: the block serverless offline prints whenever the
+ * authorizer throws `Unauthorized` ("Unhandled exception in handler 'authorizer'", "Error:
+ * Unauthorized", its stack, "Authorization function returned an error response"), which is how
+ * the REST API's expected 401 works, and which the decision line has already told (should no
+ * decision line have come since serverless offline said it runs the authorizer, the block's
+ * "Error: Unauthorized" line is shown instead). Any other error the authorizer throws (such as an
+ * outage's) is shown. Feed it every line, in order; it answers the lines to show (a line may be
+ * held until the next one tells what it is).
+ */
+export function offlineOutputFilter(): (line: string) => string[] {
+  let held: string | undefined;
+  let inUnauthorizedBlock = false;
+  let decided = true;
+  const shown = (line: string): string[] =>
+    (/"message":"decision"|Identity Source is null|error|warn|exception/i.test(line) ? [line] : []);
+  const next = (raw: string): string[] => {
+    const line = raw.replace(ANSI, '');
+    if (/Running Authorization function/.test(line)) decided = false;
+    if (/"message":"decision"/.test(line)) decided = true;
+    if (held !== undefined) {
+      const header = held;
+      held = undefined;
+      if (/^\W*Error: Unauthorized\s*$/.test(line)) {
+        inUnauthorizedBlock = true;
+        return decided ? [] : [raw];
+      }
+      return [header, ...next(raw)];
+    }
+    if (inUnauthorizedBlock) {
+      if (/^\s*at\s/.test(line)) return [];
+      inUnauthorizedBlock = false;
+      if (/Authorization function returned an error response/.test(line)) return [];
+    }
+    if (/Unhandled exception in handler 'authorizer'/.test(line)) {
+      held = raw;
+      return [];
+    }
+    return shown(raw);
+  };
+  return next;
+}
+
 function stopProcessGroup(child: ChildProcess, timeoutMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
@@ -113,17 +163,29 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
   const ready = new Promise<void>((resolve, reject) => {
     let tail = '';
     const timer = setTimeout(() => reject(new Error(`serverless offline was not ready within ${options.startTimeoutMs} ms; its last output:\n${tail}`)), options.startTimeoutMs);
-    const onData = (chunk: Buffer): void => {
-      const text = chunk.toString();
-      tail = (tail + text).slice(-4000);
-      for (const line of text.split('\n')) if (line.trim() !== '') options.onOutput?.(line);
-      if (/Server ready:/.test(text)) {
+    const onLine = (line: string): void => {
+      tail = `${tail}${line}\n`.slice(-4000);
+      if (line.trim() !== '') options.onOutput?.(line);
+      if (/Server ready:/.test(line)) {
         clearTimeout(timer);
         resolve();
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    // Whole lines only: a chunk may end in the middle of one.
+    const lines = (stream: NodeJS.ReadableStream): void => {
+      let partial = '';
+      stream.on('data', (chunk: Buffer) => {
+        const parts = `${partial}${chunk.toString()}`.split('\n');
+        partial = parts.pop() ?? '';
+        for (const line of parts) onLine(line.replace(/\r$/, ''));
+      });
+      stream.on('end', () => {
+        if (partial !== '') onLine(partial);
+        partial = '';
+      });
+    };
+    lines(child.stdout!);
+    lines(child.stderr!);
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       reject(new Error(`serverless offline exited (${code ?? signal}) before it was ready; its last output:\n${tail}`));
@@ -146,12 +208,26 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => undefined);
   };
   try {
-    const issuer = await startIssuer({ port: options.issuerPort, keyFile: join(options.dataDir, 'issuer-signing-key.json') });
+    // The issuer's RFC 7009 revocation and sign-out write revocation entries, once the table exists.
+    const revocations: { writer?: RevocationWriter } = {};
+    const issuer = await startIssuer({
+      port: options.issuerPort,
+      keyFile: join(options.dataDir, 'issuer-signing-key.json'),
+      onRevocation: (event) => {
+        const request = event.kind === 'token'
+          ? { kind: 'token' as const, issuer: issuer.issuer, value: event.jti, expiresAt: event.expiresAt }
+          : { kind: 'subject' as const, issuer: issuer.issuer, value: event.sub };
+        revocations.writer?.revoke(request).catch((error: unknown) => process.stderr.write(`local stack: could not write the revocation of ${event.kind === 'token' ? 'a token' : `subject ${event.sub}`}: ${String(error)}\n`));
+      },
+    });
     stops.push(issuer.stop);
     const dynamodb = await startDynamoDb({ port: options.dynamodbPort, tableName });
     stops.push(dynamodb.stop);
     // Before serverless offline: the authorizer's cold start loads it (revocation is on by default).
     await createRevocationsTable(dynamodb.endpoint, revocationsTable);
+    const writer = new RevocationWriter({ tableName: revocationsTable, endpoint: dynamodb.endpoint });
+    revocations.writer = writer;
+    stops.push(async () => writer.close());
     const offline = await startOffline({
       ...options,
       params: {
