@@ -73,28 +73,27 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
  * offline's "Identity Source is null". Dropped: the block serverless offline prints whenever the
  * authorizer throws `Unauthorized` ("Unhandled exception in handler 'authorizer'", "Error:
  * Unauthorized", its stack, "Authorization function returned an error response"), which is how
- * the REST API's expected 401 works, and which the decision line has already told (should no
- * decision line have come since serverless offline said it runs the authorizer, the block's
- * "Error: Unauthorized" line is shown instead). Any other error the authorizer throws (such as an
- * outage's) is shown. Feed it every line, in order; it answers the lines to show (a line may be
+ * the REST API's expected 401 works, and whose decision line the handler always writes before it
+ * throws (to stdout, while this block goes to stderr: either may come first). Any other error the
+ * authorizer throws (such as an outage's) is shown. A Node.js process warning, which every new
+ * Lambda instance prints again (the AWS SDK's NodeVersionSupportWarning on Node 20), shows once,
+ * by its first line. Feed it every line, in order; it answers the lines to show (a line may be
  * held until the next one tells what it is).
  */
 export function offlineOutputFilter(): (line: string) => string[] {
   let held: string | undefined;
   let inUnauthorizedBlock = false;
-  let decided = true;
+  const warned = new Set<string>();
   const shown = (line: string): string[] =>
     (/"message":"decision"|Identity Source is null|error|warn|exception/i.test(line) ? [line] : []);
   const next = (raw: string): string[] => {
     const line = raw.replace(ANSI, '');
-    if (/Running Authorization function/.test(line)) decided = false;
-    if (/"message":"decision"/.test(line)) decided = true;
     if (held !== undefined) {
       const header = held;
       held = undefined;
       if (/^\W*Error: Unauthorized\s*$/.test(line)) {
         inUnauthorizedBlock = true;
-        return decided ? [] : [raw];
+        return [];
       }
       return [header, ...next(raw)];
     }
@@ -107,6 +106,14 @@ export function offlineOutputFilter(): (line: string) => string[] {
       held = raw;
       return [];
     }
+    const warning = /^\(node:\d+\) (?:\[\w+\] )?(\w*Warning): (\S*)/.exec(line);
+    if (warning !== null) {
+      const key = `${warning[1]} ${warning[2]}`;
+      if (warned.has(key)) return [];
+      warned.add(key);
+      return [raw];
+    }
+    if (/^\(Use `node --trace-warnings/.test(line)) return [];
     return shown(raw);
   };
   return next;

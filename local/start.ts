@@ -33,8 +33,9 @@ if (help) {
   process.exit(0);
 }
 
-const { CALENDAR_API } = await import('./clients.js');
-const { stackOptionsFromEnv, startStack } = await import('./stack.js');
+const { CALENDAR_API, LOCAL_PASSWORD } = await import('./clients.js');
+const { tryItCommands } = await import('./try-it.js');
+const { offlineOutputFilter, stackOptionsFromEnv, startStack } = await import('./stack.js');
 
 const options = stackOptionsFromEnv(process.env);
 const verbose = process.env['LOCAL_VERBOSE'] === '1';
@@ -52,12 +53,13 @@ async function shutdown(code: number): Promise<void> {
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
 
+const quiet = offlineOutputFilter();
 try {
   stack = await startStack({
     ...options,
-    // serverless offline logs every invocation; show it (the authorizer's lines carry reason codes).
+    // One line per decision (the authorizer's lines carry reason codes), warnings and errors; all of it with LOCAL_VERBOSE=1.
     onOutput: (line) => {
-      if (verbose || /"message":"decision"|Error|error|warn/i.test(line)) process.stdout.write(`  offline | ${line}\n`);
+      for (const shown of verbose ? [line] : quiet(line)) process.stdout.write(`  offline | ${shown}\n`);
     },
   });
 } catch (error) {
@@ -76,19 +78,8 @@ Ready.
 
 Try it (in another terminal):
 
-  # geocoding, server to server (client-credentials grant)
-  TOKEN=$(npm run --silent token -- --client geocoding)
-  curl -s "${restBaseUrl}/geocoding/v1/reverse?lat=48.8566&lng=2.3522" -H "Authorization: Bearer $TOKEN"
+${tryItCommands({ issuerUrl, restBaseUrl, apiUrl, stage: options.stage })}
 
-  # calendar, as user alice (authorization code + PKCE, login and consent)
-  TOKEN=$(npm run --silent token -- --user alice --scope "read write")
-  curl -s -X POST "${restBaseUrl}/calendar/v1/events" -H "Authorization: Bearer $TOKEN" \\
-       -H 'content-type: application/json' -d '{"title":"Standup","start":"2026-12-01T09:00:00Z","end":"2026-12-01T09:15:00Z"}'
-  curl -s "${restBaseUrl}/calendar/v1/events" -H "Authorization: Bearer $TOKEN"
-
-  # the same routes on the HTTP API: drop the /${options.stage} prefix
-  curl -s "${apiUrl}/calendar/v1/events" -H "Authorization: Bearer $TOKEN"
-
-Calendar audience: ${CALENDAR_API}. Sign-in page accounts: any lower-case name, password local-password.
+Calendar audience: ${CALENDAR_API}. Sign-in page accounts: any lower-case name, password ${LOCAL_PASSWORD}.
 Ctrl-C stops everything.
 `);

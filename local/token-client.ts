@@ -4,6 +4,8 @@
  * pages) for a user. Used by `npm run token` and by the end-to-end tests.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD } from './clients.js';
 
 export interface TokenResponse {
@@ -55,24 +57,44 @@ class CookieJar {
   }
 }
 
-/**
- * Runs the authorization-code flow with PKCE as a browser would: authorize, sign in as `user`,
- * consent to `scope`, then exchange the code. Returns the access token for the calendar API.
- */
-export async function userToken(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD): Promise<TokenResponse> {
+/** One authorization request (PKCE, state) of the calendar app, and what its answer is checked against. */
+interface AuthorizationRequest {
+  url: URL;
+  redirectUri: string;
+  verifier: string;
+  state: string;
+}
+
+function authorizationRequest(authorizationEndpoint: URL, scope: string, redirectUri: string): AuthorizationRequest {
   const verifier = randomBytes(32).toString('base64url');
   const challenge = createHash('sha256').update(verifier).digest('base64url');
   const state = randomBytes(16).toString('base64url');
-  const jar = new CookieJar();
-  const { id: clientId, redirectUri } = CLIENTS.calendar;
-
-  const authorize = new URL('auth', issuerUrl);
-  authorize.search = new URLSearchParams({
-    client_id: clientId, response_type: 'code', redirect_uri: redirectUri, scope: `openid offline_access ${scope}`.trim(),
+  const url = new URL(authorizationEndpoint);
+  url.search = new URLSearchParams({
+    client_id: CLIENTS.calendar.id, response_type: 'code', redirect_uri: redirectUri, scope: `openid offline_access ${scope}`.trim(),
     resource: CALENDAR_API, code_challenge: challenge, code_challenge_method: 'S256', state, prompt: 'consent',
   }).toString();
+  return { url, redirectUri, verifier, state };
+}
 
-  let next: URL = authorize;
+/** The token for the code in the redirect that answered `request` (an error or another state is refused). */
+async function exchangeCode(issuerUrl: string, request: AuthorizationRequest, redirect: URL): Promise<TokenResponse> {
+  const error = redirect.searchParams.get('error');
+  if (error !== null) throw new TokenRequestError(`the issuer refused: ${error} (${redirect.searchParams.get('error_description') ?? ''})`);
+  if (redirect.searchParams.get('state') !== request.state) throw new TokenRequestError('the issuer returned a different state');
+  return tokenRequest(issuerUrl, {
+    grant_type: 'authorization_code', code: redirect.searchParams.get('code') ?? '', code_verifier: request.verifier,
+    redirect_uri: request.redirectUri, client_id: CLIENTS.calendar.id, resource: CALENDAR_API,
+  });
+}
+
+/**
+ * What a browser does from the authorization URL on: signs in as `user`, consents to `scope`, and
+ * answers the redirect to `redirectUri` (with the code, or an error) without following it.
+ */
+export async function signInAsBrowser(authorizationUrl: URL, redirectUri: string, user: string, scope: string, password: string = LOCAL_PASSWORD): Promise<URL> {
+  const jar = new CookieJar();
+  let next: URL = authorizationUrl;
   let form: Record<string, string | string[]> | undefined;
   for (let step = 0; step < 12; step += 1) {
     const body = form === undefined ? undefined : new URLSearchParams(Object.entries(form).flatMap(([name, value]) => [value].flat().map((item): [string, string] => [name, item])));
@@ -87,15 +109,7 @@ export async function userToken(issuerUrl: string, user: string, scope: string, 
     if (location !== null) {
       await response.arrayBuffer();
       const target = new URL(location, next);
-      if (target.href.startsWith(redirectUri)) {
-        const error = target.searchParams.get('error');
-        if (error !== null) throw new TokenRequestError(`the issuer refused: ${error} (${target.searchParams.get('error_description') ?? ''})`);
-        if (target.searchParams.get('state') !== state) throw new TokenRequestError('the issuer returned a different state');
-        return tokenRequest(issuerUrl, {
-          grant_type: 'authorization_code', code: target.searchParams.get('code') ?? '', code_verifier: verifier,
-          redirect_uri: redirectUri, client_id: clientId, resource: CALENDAR_API,
-        });
-      }
+      if (target.href.startsWith(redirectUri)) return target;
       next = target;
       continue;
     }
@@ -109,4 +123,57 @@ export async function userToken(issuerUrl: string, user: string, scope: string, 
       : { scope: scope.split(' ').filter((item) => item !== '') };
   }
   throw new TokenRequestError('the authorization flow did not finish within 12 steps');
+}
+
+/**
+ * Runs the authorization-code flow with PKCE as a browser would: authorize, sign in as `user`,
+ * consent to `scope`, then exchange the code. Returns the access token for the calendar API.
+ */
+export async function userToken(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD): Promise<TokenResponse> {
+  const request = authorizationRequest(new URL('auth', issuerUrl), scope, CLIENTS.calendar.redirectUri);
+  return exchangeCode(issuerUrl, request, await signInAsBrowser(request.url, request.redirectUri, user, scope, password));
+}
+
+const CALLBACK_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Signed in</title></head>
+<body style="font:16px system-ui,sans-serif;max-width:28rem;margin:4rem auto"><h1>Done</h1>
+<p>npm run token has the code and prints the token in your terminal. You can close this tab.</p></body></html>`;
+
+/**
+ * The same flow through a real browser (RFC 8252, a native app): listens on a loopback port of its
+ * own, calls `onUrl` with the authorization URL to open, catches the browser's redirect to
+ * `http://127.0.0.1:<port>/callback` and exchanges the code. (oidc-provider builds the URLs of its
+ * pages from the host a request came to, so the browser stays on the issuer URL's host, and its
+ * cookies with it.) Fails after `timeoutMs` without a redirect.
+ */
+export async function browserUserToken(issuerUrl: string, scope: string, onUrl: (url: string) => void, timeoutMs = 5 * 60_000): Promise<TokenResponse> {
+  let answer: (redirect: URL) => void = () => {};
+  const redirected = new Promise<URL>((resolve) => (answer = resolve));
+  // The handler is in place before the port is bound: a redirect is never left unanswered.
+  const server = createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+    if (request.method !== 'GET' || url.pathname !== '/callback') {
+      response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' }).end('not found\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(CALLBACK_PAGE);
+    answer(url);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const { port } = server.address() as AddressInfo;
+    const request = authorizationRequest(new URL('auth', issuerUrl), scope, `http://127.0.0.1:${port}/callback`);
+    onUrl(request.url.href);
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new TokenRequestError(`no sign-in came back within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
+    });
+    return await exchangeCode(issuerUrl, request, await Promise.race([redirected, timedOut]));
+  } finally {
+    clearTimeout(timer);
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }

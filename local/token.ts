@@ -1,9 +1,9 @@
 /** `npm run token`: prints an access token from the local issuer. */
 import { parseArgs } from 'node:util';
 import { CALENDAR_API, GEOCODING_API } from './clients.js';
-import { clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
+import { browserUserToken, clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
 
-const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME [--scope SCOPES]) [options]
+const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME | --browser) [--scope SCOPES] [options]
 
 Prints an access token from the local issuer (npm start must be running).
 
@@ -14,8 +14,14 @@ Prints an access token from the local issuer (npm start must be running).
   npm run token -- --user alice --scope "read write"
                                                  user token for the calendar API, through the login
                                                  and consent pages (authorization code + PKCE)
+  npm run token -- --browser --scope "read write"
+                                                 the same, signing in yourself: prints the URL to
+                                                 open (on stderr), catches the browser's redirect on
+                                                 a loopback port of its own, exchanges the code
 Options:
-  --issuer URL    the local issuer (default http://127.0.0.1:$LOCAL_ISSUER_PORT/, port 4000)
+  --scope SCOPES  the calendar scopes to ask for: "read" (the default) or "read write"
+  --issuer URL    the local issuer (default http://127.0.0.1:$LOCAL_ISSUER_PORT/, port 4000;
+                  npm start prints the export to use when it runs on another port)
   --json          print the whole token response, not just the access token
   -h, --help      this text
 
@@ -24,6 +30,7 @@ Add --silent after "npm run" to get only the token: TOKEN=$(npm run --silent tok
 const OPTIONS = {
   client: { type: 'string' }, user: { type: 'string' }, scope: { type: 'string', default: 'read' },
   audience: { type: 'string' }, issuer: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
+  browser: { type: 'boolean', default: false },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
 try {
@@ -33,7 +40,8 @@ try {
   process.exit(2);
 }
 
-if (values.help || (values.client === undefined) === (values.user === undefined)) {
+// Exactly one way to get the token.
+if (values.help || [values.client !== undefined, values.user !== undefined, values.browser].filter(Boolean).length !== 1) {
   (values.help ? process.stdout : process.stderr).write(`${HELP}\n`);
   process.exit(values.help ? 0 : 2);
 }
@@ -44,12 +52,18 @@ try {
   if (values.client !== undefined) {
     if (values.client !== 'geocoding' && values.client !== 'nogrant') throw new Error(`unknown client "${values.client}": use geocoding or nogrant (see --help)`);
     response = await clientCredentialsToken(issuerUrl, values.client, values.audience ?? GEOCODING_API);
+  } else if (values.user !== undefined) {
+    response = await userToken(issuerUrl, values.user, values.scope);
   } else {
-    response = await userToken(issuerUrl, values.user!, values.scope);
+    response = await browserUserToken(issuerUrl, values.scope, (url) => {
+      process.stderr.write(`Open this URL in a browser, sign in (any lower-case name, password local-password) and allow access:\n\n  ${url}\n\nWaiting for the browser's redirect (5 minutes at most)…\n`);
+    });
   }
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
-  const hint = /fetch failed|ECONNREFUSED/.test(message) || (error instanceof Error && /fetch failed/.test(String(error.cause ?? ''))) ? ` (is the local stack running? start it with npm start)` : '';
+  const hint = /fetch failed|ECONNREFUSED/.test(message) || (error instanceof Error && /fetch failed/.test(String(error.cause ?? '')))
+    ? ` (nothing answers at ${issuerUrl}: is the local stack running? Start it with npm start; if it runs with another LOCAL_ISSUER_PORT, export that here too, as npm start prints)`
+    : '';
   process.stderr.write(`token: ${message}${hint}\n`);
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,8 +10,9 @@ import { after, before, describe, it } from 'node:test';
 import { DescribeTableCommand, DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { startDynamoDb } from '../../local/dynamodb.js';
 import { CALENDAR_API, GEOCODING_API, startIssuer } from '../../local/issuer.js';
-import { freePort, type RunningStack, startStack } from '../../local/stack.js';
-import { clientCredentialsToken, TokenRequestError, userToken } from '../../local/token-client.js';
+import { freePort, offlineOutputFilter, type RunningStack, startStack } from '../../local/stack.js';
+import { clientCredentialsToken, signInAsBrowser, TokenRequestError, userToken } from '../../local/token-client.js';
+import { tryItCommands } from '../../local/try-it.js';
 import { b64url, signWith } from '../helpers/jwt.js';
 
 // The whole local stack, as `npm start` runs it, on random ports: real issuer, real dynalite,
@@ -18,11 +20,15 @@ import { b64url, signWith } from '../helpers/jwt.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-e2e-'));
 let stack: RunningStack;
 const output: string[] = [];
+const outputEvents = new EventEmitter();
 
 before(async () => {
   stack = await startStack({
     issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
-    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
+    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => {
+      output.push(line);
+      outputEvents.emit('line');
+    },
   });
 }, { timeout: 200_000 });
 
@@ -62,6 +68,28 @@ function forgeWithIssuerKey(claims: Record<string, unknown>): string {
   const header = { alg: 'RS256', typ: 'at+jwt', kid: jwk.kid };
   const signingInput = `${b64url(header)}.${b64url(claims)}`;
   return `${signingInput}.${b64url(signWith('RS256', createPrivateKey({ key: jwk, format: 'jwk' }), signingInput))}`;
+}
+
+/** serverless offline's lines from index `from` on, once each pattern has matched one (bounded wait). */
+function outputUntil(from: number, patterns: RegExp[], timeoutMs = 15_000): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      outputEvents.off('line', check);
+    };
+    const check = (): void => {
+      const lines = output.slice(from);
+      if (!patterns.every((pattern) => lines.some((line) => pattern.test(line)))) return;
+      done();
+      resolve(lines);
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`not every one of ${patterns.join(', ')} matched within ${timeoutMs} ms; got:\n${output.slice(from).join('\n')}`));
+    }, timeoutMs);
+    outputEvents.on('line', check);
+    check();
+  });
 }
 
 const event = (title: string, day: number) => ({ title, start: `2026-12-${String(day).padStart(2, '0')}T09:00:00Z`, end: `2026-12-${String(day).padStart(2, '0')}T10:00:00Z` });
@@ -168,6 +196,34 @@ describe('end to end through serverless offline', () => {
     }
     // The sanity check that the forging works: the same key and fresh claims are accepted.
     assert.equal((await call(stack.restBaseUrl, 'GET', path, forgeWithIssuerKey({ ...claims, exp: now + 3600 }))).status, 200);
+  });
+
+  it('npm start shows one line per decision of serverless offline\'s output, without the block of an expected 401', async () => {
+    const { access_token: token } = await userToken(stack.issuerUrl, 'quiet', 'read');
+    const path = '/calendar/v1/events';
+    // The decision line goes to stdout and serverless offline's own lines to stderr: either may come first.
+    const decided = (outcome: string): RegExp => new RegExp(`"message":"decision".*"outcome":"${outcome}"`);
+    // [what, base, token, the lines serverless offline prints last for it, the one line to show]
+    const cases: [string, string, string | undefined, RegExp[], RegExp][] = [
+      ['REST, garbage token: 401', stack.restBaseUrl, 'garbage', [/Authorization function returned an error response/, decided('unauthorized')], decided('unauthorized')],
+      ['REST, no header: 401', stack.restBaseUrl, undefined, [/Identity Source is null/], /Identity Source is null/],
+      ['HTTP API, garbage token: 403', stack.apiUrl, 'garbage', [/didn't authorize user/, decided('unauthorized')], decided('unauthorized')],
+      ['REST, valid token: 200', stack.restBaseUrl, token, [/\(λ: calendar\) RequestId/, decided('allow')], decided('allow')],
+    ];
+    for (const [what, base, bearer, last, decision] of cases) {
+      const from = output.length;
+      await call(base, 'GET', path, bearer);
+      const lines = await outputUntil(from, last);
+      const filter = offlineOutputFilter();
+      // (A Lambda instance started for this request may print a runtime warning: warnings do show.)
+      const shown = lines.flatMap((line) => filter(line)).filter((line) => !/Warning/.test(line));
+      assert.equal(shown.length, 1, `${what}: shown\n${shown.join('\n')}\nof\n${lines.join('\n')}`);
+      assert.match(shown[0]!, decision, what);
+    }
+    // Any other error the authorizer throws is not an expected refusal: it shows.
+    const filter = offlineOutputFilter();
+    const outage = ["× Unhandled exception in handler 'authorizer'.", '× Error: Authorizer unavailable: the token could not be checked; retry', '      at Ji (file:///x.mjs:3:1)'];
+    assert.deepEqual(outage.flatMap((line) => filter(line)), outage.slice(0, 2));
   });
 
   it('under a bounded mixed load, every decision is right and nothing fails with 5xx', async () => {
@@ -371,5 +427,80 @@ describe('the local issuer on Node 20', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+/** The environment of a new terminal: none of the local stack's settings. */
+function freshTerminalEnv(): Record<string, string> {
+  return Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined && !entry[0].startsWith('LOCAL_')));
+}
+
+describe('what npm start prints works as printed', () => {
+  it('the "try it" commands, run in bash in a fresh terminal, work on the ports the stack runs on (none the defaults)', { timeout: 120_000 }, async () => {
+    const text = tryItCommands({ issuerUrl: stack.issuerUrl, restBaseUrl: stack.restBaseUrl, apiUrl: stack.apiUrl, stage: 'dev' });
+    assert.match(text, new RegExp(`export LOCAL_ISSUER_PORT=${new URL(stack.issuerUrl).port}`));
+    // Everything but the browser sign-in, which needs a person; a newline after each output.
+    const commands = text.split('\n').filter((line) => !line.includes('--browser')).join('\n');
+    const child = spawn('bash', ['-c', `set -euo pipefail\ncurl() { command curl "$@"; echo; }\n${commands}`], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: freshTerminalEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+      child.once('close', (exit) => {
+        clearTimeout(timer);
+        resolve(exit);
+      });
+    });
+    assert.equal(code, 0, `${stderr}\n${stdout}`);
+    const [paris, created, restList, httpList] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal((paris?.['place'] as { name: string }).name, 'Paris');
+    assert.equal(created?.['title'], 'Standup');
+    for (const list of [restList, httpList]) assert.ok((list?.['events'] as { id: string }[]).some((item) => item.id === created?.['id']));
+    assert.doesNotMatch(stderr, /Unsupported runtime|WARNING/);
+  });
+
+  it('npm run token -- --browser prints a URL a browser signs in at, catches the redirect and prints the token', { timeout: 120_000 }, async () => {
+    const child = spawn('npm', ['run', '--silent', 'token', '--', '--browser', '--scope', 'read write'], {
+      cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...freshTerminalEnv(), LOCAL_ISSUER_PORT: new URL(stack.issuerUrl).port },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const url = await new Promise<URL>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no URL within 30 s; stderr:\n${stderr}`)), 30_000);
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        const printed = /^\s+(http:\/\/\S+)$/m.exec(stderr)?.[1];
+        if (printed === undefined) return;
+        clearTimeout(timer);
+        resolve(new URL(printed));
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    try {
+      // The issuer's address, and a loopback redirect of the script's.
+      assert.equal(url.origin, new URL(stack.issuerUrl).origin);
+      const redirectUri = url.searchParams.get('redirect_uri') ?? '';
+      assert.match(redirectUri, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+      const redirect = await signInAsBrowser(url, redirectUri, 'browsing', 'read write');
+      // The browser follows the redirect to the script, which answers it with a page.
+      const page = await fetch(redirect, { signal: AbortSignal.timeout(10_000) });
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /close this tab/);
+      assert.equal(await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000).unref())]), 0, stderr);
+    } finally {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // Exited.
+      }
+    }
+    const token = stdout.trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string; scope: string };
+    assert.equal(claims.sub, 'browsing');
+    assert.equal(claims.scope, 'read write');
+    assert.equal((await call(stack.restBaseUrl, 'GET', '/calendar/v1/events', token)).status, 200);
   });
 });
