@@ -25,6 +25,8 @@ export interface StackOptions {
   startTimeoutMs: number;
   /** Where serverless offline's output goes (its lines also tell when it is ready). */
   onOutput?: (line: string) => void;
+  /** Aborting stops a start in progress (Ctrl-C during `npm start`): what was started is stopped, and the start rejects. */
+  signal?: AbortSignal;
 }
 
 export interface RunningStack {
@@ -138,7 +140,7 @@ function stopProcessGroup(child: ChildProcess, timeoutMs = 10_000): Promise<void
   });
 }
 
-export interface OfflineOptions extends Pick<StackOptions, 'apiPort' | 'lambdaPort' | 'stage' | 'startTimeoutMs' | 'onOutput'> {
+export interface OfflineOptions extends Pick<StackOptions, 'apiPort' | 'lambdaPort' | 'stage' | 'startTimeoutMs' | 'onOutput' | 'signal'> {
   /** serverless.yml params (`--param key=value`). */
   params: Record<string, string>;
   /** More command-line flags, e.g. `--noAuth` for the benchmark's run without authorizers. */
@@ -170,6 +172,14 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
   const ready = new Promise<void>((resolve, reject) => {
     let tail = '';
     const timer = setTimeout(() => reject(new Error(`serverless offline was not ready within ${options.startTimeoutMs} ms; its last output:\n${tail}`)), options.startTimeoutMs);
+    // Its own process group outlives this process: on abort, it is stopped below, not left behind.
+    const aborted = (): void => {
+      clearTimeout(timer);
+      reject(new Error('the start was aborted'));
+    };
+    if (options.signal?.aborted === true) aborted();
+    options.signal?.addEventListener('abort', aborted, { once: true });
+    child.once('exit', () => options.signal?.removeEventListener('abort', aborted));
     const onLine = (line: string): void => {
       tail = `${tail}${line}\n`.slice(-4000);
       if (line.trim() !== '') options.onOutput?.(line);
@@ -228,8 +238,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       },
     });
     stops.push(issuer.stop);
+    options.signal?.throwIfAborted();
     const dynamodb = await startDynamoDb({ port: options.dynamodbPort, tableName });
     stops.push(dynamodb.stop);
+    options.signal?.throwIfAborted();
     // Before serverless offline: the authorizer's cold start loads it (revocation is on by default).
     await createRevocationsTable(dynamodb.endpoint, revocationsTable);
     const writer = new RevocationWriter({ tableName: revocationsTable, endpoint: dynamodb.endpoint });
