@@ -16,7 +16,7 @@ export interface RevocationOptions {
   maxStalenessSeconds: number;
   /** Allow instead of refuse once the list is older than maxStalenessSeconds. */
   failOpen: boolean;
-  /** The longest a request waits for a refresh (three times as long for the cold-start load). */
+  /** The longest a request waits for a refresh (four times as long for the cold-start load). */
   timeoutMs: number;
   /** Tokens live at most this long: subject and client entries older than it are pruned. */
   maxTokenLifetimeSeconds: number;
@@ -64,8 +64,9 @@ export class RevocationRefresher {
       if (age >= this.options.refreshSeconds * 500) void this.refresh();
       return undefined;
     }
-    // The cold-start load also loads the SDK and opens a connection: it gets three deadlines.
-    return this.withinDeadline(this.refresh(), this.currentAt === undefined ? this.options.timeoutMs * 3 : this.options.timeoutMs);
+    // The cold-start load also loads the SDK and opens a connection: it gets four deadlines (4 s by
+    // default, under the authorizer's 5 s timeout), enough for containers starting on a busy host.
+    return this.withinDeadline(this.refresh(), this.currentAt === undefined ? this.options.timeoutMs * 4 : this.options.timeoutMs);
   }
 
   /** Throws token_revoked, or revocation_unavailable when the list is too stale to trust (fail closed). */
@@ -90,7 +91,7 @@ export class RevocationRefresher {
   private async load(): Promise<void> {
     const startedAt = this.now();
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs * 4);
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs * 5);
     try {
       const after = this.currentAt === undefined ? undefined : sortKeyFloor(this.currentAt - OVERLAP_MS);
       const { revocations, skipped } = await this.source.entriesAfter(after, controller.signal);
