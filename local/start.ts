@@ -43,11 +43,18 @@ process.stdout.write('Starting the issuer, DynamoDB (dynalite) and serverless of
 
 let stack: RunningStack | undefined;
 let stopping = false;
+// Ctrl-C while starting: the start stops what it has started (serverless offline runs in a process
+// group of its own, which would otherwise outlive this one) and rejects; see the catch below.
+const starting = new AbortController();
 async function shutdown(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   process.stdout.write('\nStopping…\n');
-  await stack?.stop();
+  if (stack === undefined) {
+    starting.abort();
+    return;
+  }
+  await stack.stop();
   process.exit(code);
 }
 process.on('SIGINT', () => void shutdown(0));
@@ -57,18 +64,26 @@ const quiet = offlineOutputFilter();
 try {
   stack = await startStack({
     ...options,
+    signal: starting.signal,
     // One line per decision (the authorizer's lines carry reason codes), warnings and errors; all of it with LOCAL_VERBOSE=1.
     onOutput: (line) => {
       for (const shown of verbose ? [line] : quiet(line)) process.stdout.write(`  offline | ${shown}\n`);
     },
   });
 } catch (error) {
+  // Everything it started is stopped already.
+  if (starting.signal.aborted) process.exit(0);
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
   process.stderr.write('A port may be taken: set LOCAL_API_PORT, LOCAL_LAMBDA_PORT, LOCAL_ISSUER_PORT or LOCAL_DYNAMODB_PORT.\n');
-  await shutdown(1);
+  process.exit(1);
+}
+if (stopping) {
+  // Ctrl-C came as the start finished.
+  await stack.stop();
+  process.exit(0);
 }
 
-const { issuer, issuerUrl, apiUrl, restBaseUrl, dynamodbEndpoint, tableName } = stack!;
+const { issuer, issuerUrl, apiUrl, restBaseUrl, dynamodbEndpoint, tableName } = stack;
 process.stdout.write(`
 Ready.
   Issuer (oidc-provider)    ${issuer}  (listening on ${issuerUrl})

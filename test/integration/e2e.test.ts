@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -502,5 +502,61 @@ describe('what npm start prints works as printed', () => {
     assert.equal(claims.sub, 'browsing');
     assert.equal(claims.scope, 'read write');
     assert.equal((await call(stack.restBaseUrl, 'GET', '/calendar/v1/events', token)).status, 200);
+  });
+});
+
+/** Processes whose command line holds `needle` (from /proc), as [pid, process group]. */
+function processesWith(needle: string): [number, number][] {
+  const found: [number, number][] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').includes(needle)) continue;
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      found.push([Number(entry), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2])]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+describe('Ctrl-C stops everything npm start started', () => {
+  it('even while serverless offline is still starting', { timeout: 120_000 }, async () => {
+    const apiPort = String(await freePort());
+    const env = {
+      ...freshTerminalEnv(), LOCAL_VERBOSE: '1', LOCAL_API_PORT: apiPort, LOCAL_LAMBDA_PORT: String(await freePort()),
+      LOCAL_ISSUER_PORT: String(await freePort()), LOCAL_DYNAMODB_PORT: String(await freePort()), LOCAL_DATA_DIR: dataDir,
+    };
+    const child = spawn('npm', ['start'], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+    // npm itself may end by the signal; `close` comes once npm start's own process is gone too (it shares the pipes).
+    const exited = new Promise<string>((resolve) => child.once('close', (code, signal) => resolve(`exited (${code ?? signal})`)));
+    try {
+      // serverless offline's first line: it runs, and is not ready yet (it takes seconds to bundle).
+      await new Promise<void>((resolve, reject) => {
+        let stdout = '';
+        const timer = setTimeout(() => reject(new Error(`serverless offline said nothing within 60 s:\n${stdout}`)), 60_000);
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString();
+          if (!/^ {2}offline \| /m.test(stdout)) return;
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      assert.ok(processesWith(`--httpPort ${apiPort}`).length > 0, 'serverless offline is running');
+      // What a terminal's Ctrl-C does: SIGINT to the foreground process group.
+      process.kill(-child.pid!, 'SIGINT');
+      const outcome = await Promise.race([exited, new Promise<string>((resolve) => setTimeout(() => resolve('still running after 30 s'), 30_000).unref())]);
+      assert.match(outcome, /^exited \((0|SIGINT)\)$/);
+      assert.deepEqual(processesWith(`--httpPort ${apiPort}`), [], 'serverless offline outlived npm start');
+    } finally {
+      for (const [, group] of [...processesWith(`--httpPort ${apiPort}`), [0, child.pid!] as [number, number]]) {
+        try {
+          process.kill(-group, 'SIGKILL');
+        } catch {
+          // Gone.
+        }
+      }
+    }
   });
 });
