@@ -142,3 +142,94 @@ describe('the decision is what the policy does to the requested ARN', () => {
     }
   });
 });
+
+describe('permissionsOf and accessTo over several APIs, issuers and Cognito client ids', () => {
+  const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+  const multi = parseRouteTable({ apis: [
+    { name: 'calendar', audiences: ['aud-calendar', 'api://calendar'], issuers: ['https://one.example/'], routes: [
+      route('GET', '/calendar/events', ['read'], true), route('POST', '/calendar/events', ['write'], true), route('GET', '/calendar/events/{id}', ['read'], true),
+    ] },
+    { name: 'geocoding', audience: 'aud-geocoding', routes: [route('GET', '/geocoding/reverse', []), route('GET', '/geocoding/search', ['search'])] },
+    { name: 'pool', clientIds: ['c1'], scopePrefix: 'https://pool.example/', routes: [route('GET', '/pool/me', ['read'], true)] },
+  ] });
+  const token = (overrides: Partial<TokenClaims>) => claims({ issuer: 'https://one.example/', audiences: ['aud-calendar'], ...overrides });
+  const paths = (tokenClaims: TokenClaims) => permissionsOf(multi, tokenClaims).permitted.map((permitted) => `${permitted.method} ${permitted.path}`);
+  const decide = (tokenClaims: TokenClaims, method: string, path: string) => {
+    const permissions = permissionsOf(multi, tokenClaims);
+    const { allowed, reason } = accessTo(findRoute(multi, method, path), tokenClaims, permissions, method, path);
+    return { allowed, reason };
+  };
+
+  it('a token naming several audiences is for each API one of them names, and only those', () => {
+    assert.deepEqual(paths(token({ audiences: ['https://unrelated.example/', 'api://calendar'] })), ['GET /calendar/events', 'POST /calendar/events', 'GET /calendar/events/{id}']);
+    assert.deepEqual(paths(token({ audiences: ['aud-calendar', 'aud-geocoding'], scopes: new Set(['read']) })), ['GET /calendar/events', 'GET /calendar/events/{id}', 'GET /geocoding/reverse']);
+    assert.deepEqual(paths(token({ audiences: ['https://unrelated.example/'] })), []);
+  });
+
+  it('the key names the permitted routes by their table index: equal keys for equal permissions only', () => {
+    const readWrite = permissionsOf(multi, token({}));
+    const read = permissionsOf(multi, token({ scopes: new Set(['read']) }));
+    assert.equal(readWrite.key, '0,1,2,');
+    assert.equal(read.key, '0,2,');
+    assert.equal(permissionsOf(multi, token({ subject: 'someone-else' })).key, readWrite.key);
+    assert.equal(permissionsOf(multi, token({ audiences: ['aud-geocoding'], tokenUse: 'client', scopes: new Set(['search']) })).key, '3,4,');
+    assert.equal(permissionsOf(multi, token({ audiences: ['nobody'] })).key, '');
+  });
+
+  it('why nothing is permitted: no API has the audience, or those that have it refuse the issuer', () => {
+    assert.equal(permissionsOf(multi, token({})).unserved, undefined);
+    assert.equal(permissionsOf(multi, token({ audiences: ['nobody'] })).unserved, 'audience_mismatch');
+    assert.equal(permissionsOf(multi, token({ issuer: 'https://two.example/' })).unserved, 'issuer_not_allowed');
+    // One API refuses the issuer, another with the token's audience takes it: the token is served.
+    const both = permissionsOf(multi, token({ issuer: 'https://two.example/', audiences: ['aud-calendar', 'aud-geocoding'] }));
+    assert.equal(both.unserved, undefined);
+    assert.deepEqual([...both.apis].map((api) => api.name), ['geocoding']);
+    // An API that grants the token no route still serves it: the refusal is about scopes, not audience.
+    assert.equal(permissionsOf(multi, token({ scopes: new Set(), tokenUse: 'client' })).unserved, undefined);
+  });
+
+  it('a route of an API refusing the issuer says issuer_not_allowed, even when another API serves the token', () => {
+    const foreign = token({ issuer: 'https://two.example/', audiences: ['aud-calendar', 'aud-geocoding'] });
+    assert.deepEqual(decide(foreign, 'GET', '/calendar/events'), { allowed: false, reason: 'issuer_not_allowed' });
+    assert.deepEqual(decide(foreign, 'GET', '/geocoding/reverse'), { allowed: true, reason: undefined });
+    assert.deepEqual(decide(token({ audiences: ['aud-geocoding'] }), 'GET', '/calendar/events'), { allowed: false, reason: 'audience_mismatch' });
+  });
+
+  it('a user-only route refuses a machine token as user_token_required, and a token of unknown kind as token_use_unknown', () => {
+    assert.deepEqual(decide(token({ tokenUse: 'client' }), 'GET', '/calendar/events'), { allowed: false, reason: 'user_token_required' });
+    assert.deepEqual(decide(token({ tokenUse: 'unknown' }), 'GET', '/calendar/events'), { allowed: false, reason: 'token_use_unknown' });
+    assert.deepEqual(decide(token({ tokenUse: 'unknown', scopes: new Set() }), 'GET', '/calendar/events'), { allowed: false, reason: 'token_use_unknown' });
+    assert.deepEqual(decide(token({ tokenUse: 'user', scopes: new Set(['write']) }), 'GET', '/calendar/events'), { allowed: false, reason: 'insufficient_scope' });
+    // Routes open to machine tokens take every kind.
+    for (const tokenUse of ['user', 'client', 'unknown'] as const) {
+      assert.deepEqual(decide(token({ audiences: ['aud-geocoding'], tokenUse }), 'GET', '/geocoding/reverse'), { allowed: true, reason: undefined }, tokenUse);
+    }
+    assert.deepEqual(decide(token({ audiences: ['aud-geocoding'] }), 'GET', '/geocoding/search'), { allowed: false, reason: 'insufficient_scope' });
+  });
+
+  it('every scope of a route is needed, not one of them', () => {
+    const strict = parseRouteTable({ apis: [{ name: 'a', audience: 'aud-a', routes: [route('DELETE', '/a/{id}', ['write', 'admin'])] }] });
+    const permitted = (scopes: string[]) => permissionsOf(strict, claims({ audiences: ['aud-a'], scopes: new Set(scopes) })).permitted.length;
+    assert.equal(permitted(['write']), 0);
+    assert.equal(permitted(['admin']), 0);
+    assert.equal(permitted(['write', 'admin']), 1);
+  });
+
+  it('Cognito: the client id stands in for the audience, only for the APIs listing it, and scopes carry the API\'s prefix', () => {
+    const cognito = (clientAudience: string | undefined, scopes: string[]) =>
+      claims({ issuer: 'https://pool/', audiences: [], clientAudience, clientId: clientAudience, scopes: new Set(scopes) });
+    assert.deepEqual(decide(cognito('c1', ['https://pool.example/read']), 'GET', '/pool/me'), { allowed: true, reason: undefined });
+    assert.deepEqual(decide(cognito('c1', ['read']), 'GET', '/pool/me'), { allowed: false, reason: 'insufficient_scope' });
+    assert.deepEqual(decide(cognito('c2', ['https://pool.example/read']), 'GET', '/pool/me'), { allowed: false, reason: 'audience_mismatch' });
+    assert.equal(permissionsOf(multi, cognito('c2', ['https://pool.example/read'])).unserved, 'audience_mismatch');
+    assert.equal(permissionsOf(multi, cognito(undefined, ['https://pool.example/read'])).unserved, 'audience_mismatch');
+    // A client id equal to an audience string is no audience: only "aud" is matched against audiences.
+    assert.equal(permissionsOf(multi, cognito('aud-geocoding', [])).unserved, 'audience_mismatch');
+  });
+
+  it('an unknown route is route_unknown, unless a permitted wildcard covers its ARN', () => {
+    assert.deepEqual(decide(token({}), 'GET', '/calendar/nowhere'), { allowed: false, reason: 'route_unknown' });
+    assert.deepEqual(decide(token({}), 'GET', '/calendar/events/a/b'), { allowed: true, reason: undefined });
+    assert.deepEqual(decide(token({ scopes: new Set(['write']) }), 'GET', '/calendar/events/a/b'), { allowed: false, reason: 'route_unknown' });
+  });
+});
