@@ -171,3 +171,195 @@ describe('resourceReachesRoute (IAM wildcards against real requests)', () => {
   });
 });
 
+
+describe('route table: what a table may hold, entry by entry', () => {
+  const route = (method: string, path: string, scopes: string[] = [], requireUser = false) => ({ method, path, scopes, requireUser });
+  const one = (routes: unknown[], extra: Record<string, unknown> = {}) => ({ apis: [{ name: 'a', audience: 'aud-a', routes, ...extra }] });
+  const refusedAs = (document: unknown, message: string | RegExp) => assert.throws(() => parseRouteTable(document), (error: unknown) => {
+    assert.ok(error instanceof RouteTableError, `not a RouteTableError: ${String(error)}`);
+    assert.equal(error.name, 'RouteTableError');
+    if (typeof message === 'string') assert.equal(error.message, message);
+    else assert.match(error.message, message);
+    return true;
+  });
+
+  it('names the entry, or the whole table, in the message', () => {
+    for (const document of [null, [], 'routes', {}, { apis: {} }, { apis: [] }]) {
+      refusedAs(document, 'route table: must be an object with a non-empty "apis" array');
+    }
+    refusedAs({ apis: [null] }, 'route table apis[0]: must be an object');
+    refusedAs({ apis: [[]] }, 'route table apis[0]: must be an object');
+    refusedAs(one([null]), 'route table apis[0].routes[0]: must be an object');
+    refusedAs(one([[route('GET', '/a')]]), 'route table apis[0].routes[0]: must be an object');
+    refusedAs({ apis: [{ name: 'a', audience: 'aud-a', routes: [route('GET', '/a')] }, { name: 'b', audience: 'aud-b', routes: [route('GET', '/b'), route('GET', 'b')] }] },
+      'route table apis[1].routes[1]: path "b" must start with "/"');
+  });
+
+  it('takes every method API Gateway routes, in upper case only', () => {
+    for (const method of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']) {
+      assert.equal(parseRouteTable(one([route(method, '/a')])).routes[0]!.method, method);
+    }
+    for (const method of ['get', 'ANY', 'TRACE', 'CONNECT', '', 42, undefined]) refusedAs(one([route(method as string, '/a')]), /"method" must be one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS/);
+  });
+
+  it('path segments: literals of URL-safe characters, {parameters}, one greedy {parameter+} at the end', () => {
+    const segments = (path: string) => parseRouteTable(one([route('GET', path)])).routes[0]!.segments;
+    assert.deepEqual(segments('/'), []);
+    assert.deepEqual(segments('/v1.0/a_b/c~d/e-f'), ['v1.0', 'a_b', 'c~d', 'e-f']);
+    assert.deepEqual(segments('/items/{item_Id9}'), ['items', undefined]);
+    assert.deepEqual(segments('/files/{path+}'), ['files', '+']);
+    for (const path of ['/a//b', '/a/', '/a b', '/a%20b', '/a:b', '/a/{}', '/a/{a-b}', '/a/x{id}', '/a/{id}x', '/a/{id', '/a/{{id}}', '/a/{id++}', '/a/*', '/a/?q']) {
+      refusedAs(one([route('GET', path)]), /is neither a literal nor a \{parameter\}/);
+    }
+    refusedAs(one([route('GET', '/files/{path+}/meta')]), 'route table apis[0].routes[0]: greedy parameter "{path+}" must be the last segment');
+    refusedAs(one([route('GET', '/{a+}/{b+}')]), /greedy parameter "\{a\+\}" must be the last segment/);
+    refusedAs(one([route('GET', 42)]), 'route table apis[0].routes[0]: "path" must be a string');
+    refusedAs(one([route('GET', '')]), /path "" must start with "\/"/);
+  });
+
+  it('a route\'s shape is its method and its path with parameters unnamed: two of one shape are refused', () => {
+    refusedAs(one([route('GET', '/a/{x}'), route('GET', '/a/{y}')]), 'route table apis[0].routes[1]: GET /a/{y} is declared twice');
+    refusedAs(one([route('GET', '/f/{x+}'), route('GET', '/f/{y+}')]), /GET \/f\/\{y\+\} is declared twice/);
+    refusedAs({ apis: [{ name: 'a', audience: 'aud-a', routes: [route('GET', '/x', ['a'])] }, { name: 'b', audience: 'aud-b', routes: [route('GET', '/x', ['b'])] }] }, /GET \/x is declared twice/);
+    // Other methods, a greedy parameter against a plain one, a literal against a parameter: distinct shapes.
+    assert.equal(parseRouteTable(one([route('GET', '/a/{x}'), route('POST', '/a/{x}'), route('GET', '/b/{x}'), route('GET', '/b/c'), route('GET', '/')])).routes.length, 5);
+    assert.equal(parseRouteTable(one([route('GET', '/f/{x}', ['read']), route('GET', '/f/{x+}', ['read'])])).routes.length, 2);
+  });
+
+  it('counts literal segments (the more, the more specific), numbers routes across the table, and keeps the scopes given', () => {
+    const table = parseRouteTable({ apis: [
+      { name: 'a', audience: 'aud-a', routes: [route('GET', '/a/{x}/c', ['read', 'write']), route('GET', '/a/b/c/{rest+}', ['read'])] },
+      { name: 'b', audience: 'aud-b', scopePrefix: 'b:', routes: [route('GET', '/', ['x']), route('GET', '/b/{id}')] },
+    ] });
+    assert.deepEqual(table.routes.map((each) => each.literals), [2, 3, 0, 1]);
+    assert.deepEqual(table.routes.map((each) => each.index), [0, 1, 2, 3]);
+    assert.deepEqual(table.routes.map((each) => each.api.name), ['a', 'a', 'b', 'b']);
+    assert.deepEqual(table.apis.map((api) => api.routes.map((each) => each.index)), [[0, 1], [2, 3]]);
+    assert.deepEqual(table.routes.map((each) => each.grants), [['read', 'write'], ['read'], ['b:x'], []]);
+    assert.deepEqual(table.routes.map((each) => each.scopes), [['read', 'write'], ['read'], ['x'], []]);
+    assert.deepEqual(table.routes.map((each) => each.requireUser), [false, false, false, false]);
+    assert.equal(table.apis[0]!.scopePrefix, undefined);
+    assert.equal(table.apis[0]!.shareAudience, false);
+  });
+
+  it('a route\'s resource matcher matches as IAM does: "*" for each parameter, every other character literally', () => {
+    // Of the characters a regular expression reads specially, only "." can be in a path segment.
+    const table = parseRouteTable(one([route('GET', '/v1.0/items/{id}'), route('GET', '/')]));
+    const [dotted, root] = table.routes;
+    assert.ok(dotted!.resourceMatcher.test('GET/v1.0/items/42'), 'the route itself');
+    assert.ok(dotted!.resourceMatcher.test('GET/v1.0/items/42/x/'), '"*" also matches "/"');
+    assert.ok(dotted!.resourceMatcher.test('GET/v1.0/items/'), '"*" also matches nothing');
+    for (const resource of ['GET/v1x0/items/42', 'GETx/v1.0/items/42', 'POST/v1.0/items/42', 'GET/v1.0/items', 'xGET/v1.0/items/42', 'GET/v1.0/itemsx/42']) {
+      assert.equal(dotted!.resourceMatcher.test(resource), false, resource);
+    }
+    assert.ok(root!.resourceMatcher.test('GET/'));
+    assert.equal(root!.resourceMatcher.test('GET/x'), false);
+  });
+
+  it('scopes, flags and names of the wrong kind are refused, naming the setting', () => {
+    refusedAs(one([route('GET', '/a', ['read', 'has space'])]), /"scopes" must be an array of scope tokens/);
+    refusedAs(one([route('GET', '/a', ['read', 'quo"te'])]), /"scopes" must be an array of scope tokens/);
+    refusedAs(one([route('GET', '/a', [''])]), /"scopes" must be an array of scope tokens/);
+    refusedAs(one([route('GET', '/a', [42 as unknown as string])]), /"scopes" must be an array of scope tokens/);
+    refusedAs(one([{ method: 'GET', path: '/a', requireUser: false }]), /"scopes" must be an array/);
+    refusedAs(one([{ method: 'GET', path: '/a', scopes: [], requireUser: 'yes' }]), 'route table apis[0].routes[0]: "requireUser" must be true or false');
+    for (const name of ['Calendar', '1calendar', 'cal_endar', '', 'cal endar', 42]) {
+      refusedAs({ apis: [{ name, audience: 'aud-a', routes: [route('GET', '/a')] }] }, 'route table apis[0]: "name" must be a lower-case identifier');
+    }
+    assert.equal(parseRouteTable({ apis: [{ name: 'c4l-Endar', audience: 'aud-a', routes: [route('GET', '/a')] }] }).apis[0]!.name, 'c4l-Endar');
+    refusedAs(one([route('GET', '/a')], { function: 'Calendar' }), /"function" must name the Lambda function/);
+    assert.equal(parseRouteTable(one([route('GET', '/a')], { function: 'calendar' })).apis[0]!.function, 'calendar');
+    refusedAs(one([]), 'route table apis[0]: "routes" must be a non-empty array');
+    refusedAs({ apis: [{ name: 'a', audience: 'aud-a' }] }, /"routes" must be a non-empty array/);
+    refusedAs({ apis: [{ name: 'a', audience: 'aud-a', routes: { get: '/a' } }] }, /"routes" must be a non-empty array/);
+    refusedAs(one([route('GET', '/a')], { scopePrefix: '' }), /"scopePrefix" must be a non-empty run of scope-token characters/);
+    refusedAs(one([route('GET', '/a')], { scopePrefix: 42 }), /"scopePrefix"/);
+    refusedAs(one([route('GET', '/a')], { shareAudience: 1 }), /"shareAudience" must be true or false/);
+  });
+
+  it('settings: unknown keys are refused, listing the known ones; "$" keys are comments', () => {
+    refusedAs(one([route('GET', '/a')], { audeince: 'x' }), 'route table apis[0]: "audeince" is not a setting of an API; use name, audience, audiences, clientIds, issuers, shareAudience, scopePrefix, function, routes');
+    assert.equal(parseRouteTable(one([route('GET', '/a')], { $comment: 'served by another stack' })).apis.length, 1);
+  });
+
+  it('audiences, client ids and issuers: non-empty lists of distinct non-empty strings, each saying what it is for', () => {
+    const api = (extra: Record<string, unknown>) => ({ apis: [{ name: 'a', routes: [route('GET', '/a')], ...extra }] });
+    refusedAs(api({ audiences: 'aud-a' }), 'route table apis[0]: "audiences" must be a non-empty array of strings: the identifiers tokens carry in "aud"');
+    refusedAs(api({ audiences: ['a', 42] }), /"audiences" must be a non-empty array of strings/);
+    refusedAs(api({ clientIds: [] }), 'route table apis[0]: "clientIds" must be a non-empty array of strings: the app client ids whose tokens are for this API (Cognito)');
+    refusedAs(api({ audience: 'x', issuers: [] }), 'route table apis[0]: "issuers" must be a non-empty array of strings: the "iss" values whose tokens this API accepts');
+    refusedAs(api({ audience: 'x', issuers: ['https://one/', 'https://one/'] }), 'route table apis[0]: "issuers" lists a value twice');
+    refusedAs(api({ clientIds: ['c1', 'c1'] }), /"clientIds" lists a value twice/);
+    refusedAs(api({ audience: 42 }), 'route table apis[0]: "audience" must be a non-empty string (the API identifier tokens carry in "aud")');
+    refusedAs(api({ audience: ['x'] }), /"audience" must be a non-empty string/);
+    refusedAs(api({}), 'route table apis[0]: "audience" must be a non-empty string (the API identifier tokens carry in "aud"), or give "audiences" or "clientIds"');
+    refusedAs(api({ audience: 'x', audiences: ['x'] }), 'route table apis[0]: give "audience" or "audiences", not both');
+    const table = parseRouteTable(api({ audiences: ['x', 'y'], clientIds: ['c1'], issuers: ['https://one/'] }));
+    assert.deepEqual([table.apis[0]!.audiences, table.apis[0]!.clientIds, table.apis[0]!.issuers], [['x', 'y'], ['c1'], ['https://one/']]);
+    assert.deepEqual(parseRouteTable(api({ clientIds: ['c1'] })).apis[0]!.audiences, []);
+    assert.deepEqual(parseRouteTable(api({ audience: 'x' })).apis[0]!.clientIds, []);
+  });
+
+  it('the table\'s lists are its own: changing the document afterwards changes nothing', () => {
+    const document = { apis: [{ name: 'a', audiences: ['x'], issuers: ['https://one/'], routes: [route('GET', '/a', ['read'])] }] };
+    const table = parseRouteTable(document);
+    document.apis[0]!.audiences.push('y');
+    document.apis[0]!.issuers.push('https://evil/');
+    document.apis[0]!.routes[0]!.scopes.push('admin');
+    assert.deepEqual(table.apis[0]!.audiences, ['x']);
+    assert.deepEqual(table.apis[0]!.issuers, ['https://one/']);
+    assert.deepEqual(table.routes[0]!.scopes, ['read']);
+  });
+});
+
+describe('route table: sharing an audience, and issuers at cold start, in detail', () => {
+  const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+
+  it('names the unwilling API, the shared identifier, and the open route', () => {
+    const apis = (a: Record<string, unknown>, b: Record<string, unknown>) => ({ apis: [
+      { name: 'first', audience: 'api://default', routes: [route('GET', '/first', ['first:read'])], ...a },
+      { name: 'second', audience: 'api://default', routes: [route('GET', '/second', ['second:read'])], ...b },
+    ] });
+    assert.throws(() => parseRouteTable(apis({ shareAudience: true }, {})), (error: unknown) => error instanceof RouteTableError
+      && error.message.startsWith('route table second: audience "api://default" is used by two APIs (first, second)'));
+    assert.throws(() => parseRouteTable(apis({}, { shareAudience: true })), (error: unknown) => error instanceof RouteTableError && error.message.startsWith('route table first: '));
+    assert.throws(() => parseRouteTable(apis({ shareAudience: true, routes: [route('GET', '/first', ['first:read']), route('POST', '/first', [])] }, { shareAudience: true })),
+      (error: unknown) => error instanceof RouteTableError && error.message.startsWith('route table first: POST /first: needs no scope, but audience "api://default" is shared by first, second'));
+    // Three APIs on one audience: every pair is checked.
+    assert.throws(() => parseRouteTable({ apis: [
+      { name: 'a', audience: 'api://default', shareAudience: true, routes: [route('GET', '/a', ['a'])] },
+      { name: 'b', audience: 'api://default', shareAudience: true, routes: [route('GET', '/b', ['b'])] },
+      { name: 'c', audience: 'api://default', shareAudience: true, routes: [route('GET', '/c', ['c', 'a'])] },
+    ] }), /scope "a" is needed by both a and c, which share audience "api:\/\/default"/);
+    // Sharing one of several audiences counts as sharing; an API may list its own audience once only.
+    assert.throws(() => parseRouteTable({ apis: [
+      { name: 'a', audiences: ['own-a', 'api://default'], routes: [route('GET', '/a', ['a'])] },
+      { name: 'b', audiences: ['api://default', 'own-b'], routes: [route('GET', '/b', ['b'])] },
+    ] }), /audience "api:\/\/default" is used by two APIs \(a, b\)/);
+    // An audience string equal to another API's client id is not shared: they are matched against different claims.
+    assert.equal(parseRouteTable({ apis: [
+      { name: 'a', audience: 'same', routes: [route('GET', '/a', [])] },
+      { name: 'b', clientIds: ['same'], routes: [route('GET', '/b', [])] },
+    ] }).apis.length, 2);
+  });
+
+  it('checkTableIssuers names the API, the issuer and the fix', () => {
+    const rfc = { name: 'rfc9068', clientIdAsAudience: false };
+    const cognito = { name: 'cognito', clientIdAsAudience: true };
+    const table = parseRouteTable({ apis: [
+      { name: 'open', audience: 'x', routes: [route('GET', '/open', [])] },
+      { name: 'pinned', audience: 'y', issuers: ['https://one/', 'https://two/'], routes: [route('GET', '/pinned', [])] },
+    ] });
+    assert.throws(() => checkTableIssuers(table, [{ issuer: 'https://one/', profile: rfc }]), (error: unknown) => error instanceof RouteTableError
+      && error.message === 'route table pinned: "issuers" names "https://two/", which is not a trusted issuer; add it to AUTH_ISSUER (or AUTH_ISSUERS), or correct the table (issuers are compared byte for byte)');
+    assert.doesNotThrow(() => checkTableIssuers(table, [{ issuer: 'https://two/', profile: rfc }, { issuer: 'https://one/', profile: rfc }]));
+    // Reached by client id alone: some issuer the API accepts must have a profile whose client_id stands in for aud.
+    const byClient = parseRouteTable({ apis: [{ name: 'pool', clientIds: ['c1'], issuers: ['https://one/'], routes: [route('GET', '/c', [])] }] });
+    assert.throws(() => checkTableIssuers(byClient, [{ issuer: 'https://one/', profile: rfc }, { issuer: 'https://pool/', profile: cognito }]),
+      (error: unknown) => error instanceof RouteTableError && error.message.startsWith('route table pool: is reached by "clientIds" alone, but none of its issuers has a profile whose client_id stands in for "aud" (cognito)'));
+    assert.doesNotThrow(() => checkTableIssuers(byClient, [{ issuer: 'https://one/', profile: cognito }]));
+    // With audiences as well, client ids alone are not what reaches it.
+    const both = parseRouteTable({ apis: [{ name: 'both', audience: 'x', clientIds: ['c1'], routes: [route('GET', '/b', [])] }] });
+    assert.doesNotThrow(() => checkTableIssuers(both, [{ issuer: 'https://one/', profile: rfc }]));
+  });
+});
