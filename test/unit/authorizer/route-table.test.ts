@@ -363,3 +363,60 @@ describe('route table: sharing an audience, and issuers at cold start, in detail
     assert.doesNotThrow(() => checkTableIssuers(both, [{ issuer: 'https://one/', profile: rfc }]));
   });
 });
+
+describe('route table: wildcards that reach other routes, and which route a request hits', () => {
+  const route = (method: string, path: string, scopes: string[], requireUser = false) => ({ method, path, scopes, requireUser });
+  const table = (...routes: unknown[]) => parseRouteTable({ apis: [{ name: 'a', audience: 'aud-a', routes }] });
+
+  it('resourceReachesRoute: "*" is any run of characters, {x} one or more but no "/", {x+} one or more of any', () => {
+    const cases: [string, string, string, boolean][] = [
+      // Literal patterns reach a parameter route through one of its concrete requests.
+      ['GET/a/b', 'GET', '/a/{x}', true], ['GET/a/b/c', 'GET', '/a/{x}/c', true], ['GET/a/b/c', 'GET', '/a/{x}', false], ['GET/a/b/c', 'GET', '/a/{x+}', true],
+      ['GET/a/', 'GET', '/a/{x}', false], ['GET/a', 'GET', '/a/{x+}', false], ['GET/', 'GET', '/{x}', false], ['GET/', 'GET', '/', true],
+      // A greedy parameter takes "/" too, a plain one does not.
+      ['GET/a//b', 'GET', '/a/{x+}', true], ['GET/a//b', 'GET', '/a/{x}', false], ['GET/a/*/*', 'GET', '/a/{x}', false], ['GET/a/*/*', 'GET', '/a/{x+}', true],
+      // Wildcards at any place, the method's letters included.
+      ['*', 'POST', '/a/{x}', true], ['G*T/a', 'GET', '/a', true], ['GET*', 'GET', '/anything/{x}', true], ['GET/a/b*', 'GET', '/a/{x}', true],
+      ['GET/a/*b', 'GET', '/a/{x}/c', false], ['GET/a/*c', 'GET', '/a/{x}/c', true], ['GET/*/c', 'GET', '/a/{x}/c', true], ['GET/*/d', 'GET', '/a/{x}/c', false],
+      ['POST/*', 'GET', '/a', false], ['GE/*', 'GET', '/a', false], ['GETT/*', 'GET', '/a', false], ['GET/a/*/c/*', 'GET', '/a/{x}/c', false],
+    ];
+    for (const [pattern, method, path, expected] of cases) assert.equal(resourceReachesRoute(pattern, method, path), expected, `${pattern} vs ${method} ${path}`);
+  });
+
+  it('a literal route is never the wider one: API Gateway sends its own request to it, not to the parameter route', () => {
+    // GET /items/search needs nothing, GET /items/{id} needs read: "GET/items/search" is no wildcard.
+    assert.equal(table(route('GET', '/items/search', []), route('GET', '/items/{id}', ['read'])).routes.length, 2);
+  });
+
+  it('an overlap is allowed when whoever may call the wider route may call the other: same API, a subset of its scopes, no stricter kind', () => {
+    assert.equal(table(route('GET', '/x/{id}', [], true), route('GET', '/x/{id}/me', [])).routes.length, 2);
+    assert.equal(table(route('GET', '/x/{id}', ['a', 'b'], true), route('GET', '/x/{id}/me', ['b'], true)).routes.length, 2);
+    assert.throws(() => table(route('GET', '/x/{id}', ['a'], true), route('GET', '/x/{id}/me', ['a', 'b'], true)), /its IAM resource "GET\/x\/\*" also matches GET \/x\/\{id\}\/me \(API a\)/);
+    assert.throws(() => table(route('GET', '/x/{id}', ['a']), route('GET', '/x/{id}/me', ['a'], true)), RouteTableError);
+    // Two APIs, equal needs: a token of the first API is not one of the second.
+    assert.throws(() => parseRouteTable({ apis: [
+      { name: 'a', audience: 'aud-a', routes: [route('GET', '/s/{rest+}', ['read'])] },
+      { name: 'b', audience: 'aud-b', routes: [route('GET', '/s/b', ['read'])] },
+    ] }), (error: unknown) => error instanceof RouteTableError && error.message.startsWith('route table a: GET /s/{rest+}: its IAM resource "GET/s/*" also matches GET /s/b (API b)'));
+  });
+
+  it('findRoute: a literal segment wins over a parameter, a parameter needs a non-empty segment, a greedy one at least one more', () => {
+    const routes = table(
+      route('GET', '/', []), route('GET', '/items/{id}', ['read']), route('GET', '/items/search', []), route('GET', '/items/{id}/tags/{tag}', ['read']),
+      route('GET', '/files/{path+}', ['files']),
+    );
+    const hit = (method: string, path: string) => findRoute(routes, method, path)?.path;
+    assert.equal(hit('GET', '/'), '/');
+    assert.equal(hit('GET', '/items/search'), '/items/search');
+    assert.equal(hit('GET', '/items/42'), '/items/{id}');
+    assert.equal(hit('GET', '/items/42/tags/x'), '/items/{id}/tags/{tag}');
+    assert.equal(hit('GET', '/items/search/tags/x'), '/items/{id}/tags/{tag}');
+    assert.equal(hit('GET', '/files/a'), '/files/{path+}');
+    assert.equal(hit('GET', '/files/a/b/c'), '/files/{path+}');
+    for (const path of ['/items', '/items/', '/items//tags/x', '/items/42/tags/', '/items/42/tags', '/files', '/nowhere', '/items/42/x/y']) assert.equal(hit('GET', path), undefined, path);
+    assert.equal(hit('POST', '/items/42'), undefined);
+    assert.equal(hit('get', '/items/42'), undefined);
+    // A path without its leading "/" is read as if it had one.
+    assert.equal(hit('GET', 'items/42'), '/items/{id}');
+  });
+});
