@@ -82,8 +82,9 @@ const hostile: [ReasonCode, unknown][] = [
 ];
 // Only a bug gives internal_error; nothing a caller sends may reach it, so no token is built for it.
 // issuer_not_allowed needs a route table whose APIs name their issuers, which routes.json (the
-// table this handler bundles) does not: test/unit/authorizer/provider-matrix.test.ts covers it.
-const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed'];
+// table this handler bundles) does not: test/integration/provider-matrix.test.ts covers it. The
+// revocation reasons need AUTH_REVOCATION_TABLE and a DynamoDB: test/integration/revocation.test.ts.
+const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable'];
 
 after(async () => {
   [process.stdout.write, process.stderr.write] = writes;
