@@ -96,7 +96,7 @@ try {
   const { bundles, driver } = await buildBundles(bundleDir);
 
   const snapshot = JSON.stringify(server.jwks);
-  const base = { AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: server.jwksUri, AUTH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_METRICS: 'false', BENCH_METHOD_ARN: METHOD_ARN, BENCH_TOKEN: pools.RS256[0]! };
+  const base = { AUTH_ISSUER: server.issuer, AUTH_JWKS_URI: server.jwksUri, BENCH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_METRICS: 'false', BENCH_METHOD_ARN: METHOD_ARN, BENCH_TOKEN: pools.RS256[0]! };
   const NAMES = { oursCold: 'ours', awsCold: 'aws-jwt-verify (node:http fetcher)' };
   const coldRows: ChildRow[] = [
     { name: 'baseline (no verification)', bundle: 'baseline', env: base, expectFetches: 0 },

@@ -26,7 +26,7 @@ function required(name: string): string {
 }
 
 export function peerSettings(): PeerSettings {
-  return { issuer: required('AUTH_ISSUER'), jwksUri: required('AUTH_JWKS_URI'), audience: required('AUTH_AUDIENCE') };
+  return { issuer: required('AUTH_ISSUER'), jwksUri: required('AUTH_JWKS_URI'), audience: required('BENCH_AUDIENCE') };
 }
 
 export const ALGORITHMS = ['RS256', 'ES256'];

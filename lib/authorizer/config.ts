@@ -111,7 +111,7 @@ function metricsEnabled(env: Environment): boolean {
 
 function revocationConfig(env: Environment): RevocationConfig | undefined {
   const tableName = env['AUTH_REVOCATION_TABLE']?.trim();
-  const others = ['AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN', 'AUTH_REVOCATION_ENDPOINT'];
+  const others = ['AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN', 'AUTH_REVOCATION_ENDPOINT', 'AUTH_REVOCATION_TIMEOUT_MS'];
   if (tableName === undefined || tableName === '') {
     const stray = others.find((name) => env[name]?.trim());
     if (stray !== undefined) throw new ConfigError(stray, 'is set but AUTH_REVOCATION_TABLE is not: set the table name to turn revocation on, or unset this');
@@ -131,12 +131,44 @@ function revocationConfig(env: Environment): RevocationConfig | undefined {
     refreshSeconds,
     maxStalenessSeconds,
     failOpen: boolean(env, 'AUTH_REVOCATION_FAIL_OPEN', false),
-    timeoutMs: integer(env, 'AUTH_REVOCATION_TIMEOUT_MS', 1000, 50, 5000),
+    // At most 1 s: the cold-start load may take four of them, under the authorizer's 5 s timeout.
+    timeoutMs: integer(env, 'AUTH_REVOCATION_TIMEOUT_MS', 1000, 50, 1000),
   };
+}
+
+/** Every variable of ours: an AUTH_ name that is not one of them is a typo, refused (it could drop a check). */
+const KNOWN_VARIABLES = new Set([
+  'AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_JWKS_URI', 'AUTH_ISSUER_PROFILE', 'AUTH_ALGORITHMS', 'AUTH_CLOCK_TOLERANCE_SECONDS',
+  'AUTH_MAX_TOKEN_LIFETIME_SECONDS', 'AUTH_SCOPE_CLAIMS', 'AUTH_REQUIRE_AT_JWT', 'AUTH_REQUIRE_LOW_S', 'AUTH_MAX_TOKEN_BYTES',
+  'AUTH_JWKS_COOLDOWN_SECONDS', 'AUTH_JWKS_TIMEOUT_MS', 'AUTH_JWKS_MAX_BYTES', 'AUTH_JWKS_MAX_AGE_SECONDS', 'AUTH_JWKS_SNAPSHOT',
+  'AUTH_JWKS_PREFETCH', 'AUTH_DECISION_CACHE_SIZE', 'AUTH_LOG_LEVEL', 'AUTH_METRICS', 'AUTH_METRICS_NAMESPACE',
+  'AUTH_REVOCATION_TABLE', 'AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN',
+  'AUTH_REVOCATION_TIMEOUT_MS', 'AUTH_REVOCATION_ENDPOINT',
+]);
+
+/** How many single-character edits turn one name into the other. */
+function distance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function refuseUnknownVariables(env: Environment): void {
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('AUTH_') || KNOWN_VARIABLES.has(name)) continue;
+    const closest = [...KNOWN_VARIABLES].sort((a, b) => distance(name, a) - distance(name, b))[0]!;
+    const hint = name === 'AUTH_AUDIENCE' ? 'audiences are in the route table (routes.json), per API' : `did you mean ${closest}?`;
+    throw new ConfigError(name, `is not a setting of the authorizer (${hint}); a misspelt name would silently drop the check it meant to set`);
+  }
 }
 
 /** Reads and validates the configuration once, at cold start. Throws ConfigError naming the variable. */
 export function loadConfig(env: Environment): AuthorizerConfig {
+  refuseUnknownVariables(env);
   const issuers = parseTrustedIssuers(env);
   return {
     issuers,

@@ -60,15 +60,17 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
   const expiresAt = numericDate(payload, 'exp');
   if (expiresAt === undefined) throw new AuthError('claim_invalid', '"exp" is required');
   if (rules.now - tolerance >= expiresAt) throw new AuthError('token_expired', 'the token has expired');
-  // An `exp` centuries away (1e308) would make a token a credential for life, and keep it in the
-  // decision cache until evicted: no provider issues access tokens living longer than days.
-  if (expiresAt - rules.now > rules.maxLifetimeSeconds + tolerance) {
-    throw new AuthError('claim_invalid', `"exp" is more than ${rules.maxLifetimeSeconds} s away (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
-  }
   const notBefore = numericDate(payload, 'nbf');
   if (notBefore !== undefined && notBefore > rules.now + tolerance) throw new AuthError('token_not_yet_valid', '"nbf" is in the future');
   const issuedAt = numericDate(payload, 'iat');
   if (issuedAt !== undefined && issuedAt > rules.now + tolerance) throw new AuthError('iat_in_future', '"iat" is in the future');
+  // An `exp` centuries away (1e308) would make a token a credential for life, and keep it in the
+  // decision cache until evicted: no provider issues access tokens living longer than days. The
+  // lifetime runs from `iat` where there is one, so that a "not before" revocation (of a subject or
+  // a client) can expire once every token it matches has.
+  if (expiresAt - Math.min(issuedAt ?? rules.now, rules.now) > rules.maxLifetimeSeconds + tolerance) {
+    throw new AuthError('claim_invalid', `"exp" is more than ${rules.maxLifetimeSeconds} s after ${issuedAt === undefined ? 'now' : '"iat"'} (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
+  }
 
   const { profile } = rules;
   const subject = optionalString(payload, 'sub');

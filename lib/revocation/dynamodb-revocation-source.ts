@@ -53,6 +53,9 @@ export class DynamoDbRevocationSource implements RevocationSource {
         KeyConditionExpression: after === undefined ? 'pk = :p' : 'pk = :p AND sk > :after',
         ExpressionAttributeValues: after === undefined ? { ':p': { S: PARTITION } } : { ':p': { S: PARTITION }, ':after': { S: after } },
         ExclusiveStartKey: start,
+        // Strongly consistent: an entry written just before this refresh must be in it, or the
+        // bound on how long a revoked token passes would be two intervals, not one.
+        ConsistentRead: true,
       }), { abortSignal: signal });
       for (const item of answer.Items ?? []) {
         const revocation = revocationOfItem(item as Parameters<typeof revocationOfItem>[0]);

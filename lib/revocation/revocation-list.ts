@@ -11,6 +11,9 @@ export interface RevocableToken {
 
 const key = (issuer: string, value: string): string => `${issuer}\u0000${value}`;
 
+/** AUTH_CLOCK_TOLERANCE_SECONDS at its largest: a token is accepted up to that long past `exp`. */
+export const CLOCK_MARGIN_SECONDS = 300;
+
 /**
  * The revocations a container knows, in memory: a few map lookups per request, no I/O. Pure: the
  * store and the refresh live elsewhere (RevocationRefresher).
@@ -37,11 +40,15 @@ export class RevocationList {
     map.set(id, Math.max(map.get(id) ?? -Infinity, revocation.notBefore!));
   }
 
-  /** Drops entries that can no longer match a valid token (their TTL passed; DynamoDB deletes lazily). */
+  /**
+   * Drops entries that can no longer match a token the authorizer would accept (DynamoDB deletes
+   * expired items lazily). A token passes until `exp` plus the clock tolerance, so entries are kept
+   * that much longer (CLOCK_MARGIN_SECONDS covers the largest tolerance allowed).
+   */
   prune(nowSeconds: number, maxTokenLifetimeSeconds: number): void {
-    for (const [id, until] of this.tokens) if (until < nowSeconds) this.tokens.delete(id);
+    for (const [id, until] of this.tokens) if (until + CLOCK_MARGIN_SECONDS < nowSeconds) this.tokens.delete(id);
     for (const map of [this.subjects, this.clients]) {
-      for (const [id, notBefore] of map) if (notBefore + maxTokenLifetimeSeconds < nowSeconds) map.delete(id);
+      for (const [id, notBefore] of map) if (notBefore + maxTokenLifetimeSeconds + 2 * CLOCK_MARGIN_SECONDS < nowSeconds) map.delete(id);
     }
   }
 

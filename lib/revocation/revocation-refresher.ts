@@ -23,7 +23,7 @@ export interface RevocationOptions {
 }
 
 export interface RevocationEvent {
-  type: 'revocations_loaded' | 'revocations_refresh_failed';
+  type: 'revocations_loaded' | 'revocations_refresh_failed' | 'revocations_unreadable';
   detail: string;
 }
 
@@ -39,7 +39,8 @@ export class RevocationRefresher {
   private readonly onEvent: ((event: RevocationEvent) => void) | undefined;
   /** When the last successful refresh started (its data is at least that fresh); undefined before the first. */
   private currentAt: number | undefined;
-  private inFlight: Promise<void> | undefined;
+  /** The refresh in flight, and when it started: a flight older than the interval is not joined. */
+  private inFlight: { promise: Promise<void>; startedAt: number } | undefined;
 
   constructor(source: RevocationSource, options: RevocationOptions, dependencies: { now?: () => number; onEvent?: (event: RevocationEvent) => void } = {}) {
     this.source = source;
@@ -50,7 +51,7 @@ export class RevocationRefresher {
 
   /** Starts the cold-start load now (at init), so that the first request finds it done or in flight. */
   start(): void {
-    void this.refresh();
+    this.refresh().catch(() => undefined);
   }
 
   /**
@@ -61,7 +62,8 @@ export class RevocationRefresher {
   whenCurrent(): Promise<void> | undefined {
     const age = this.currentAt === undefined ? Infinity : this.now() - this.currentAt;
     if (age < this.options.refreshSeconds * 1000) {
-      if (age >= this.options.refreshSeconds * 500) void this.refresh();
+      // Nobody awaits it: a throwing event listener must not become an unhandled rejection.
+      if (age >= this.options.refreshSeconds * 500) this.refresh().catch(() => undefined);
       return undefined;
     }
     // The cold-start load also loads the SDK and opens a connection: it gets four deadlines (4 s by
@@ -81,15 +83,22 @@ export class RevocationRefresher {
     if (reason !== undefined) throw new AuthError('token_revoked', reason);
   }
 
+  /**
+   * Joins the refresh in flight if it started within the interval; otherwise starts one. A flight
+   * that started long ago (on Lambda: the last request before an idle spell began it, and the
+   * container was frozen with it) would bring back a list as old as its start: never decide on it.
+   */
   private refresh(): Promise<void> {
-    this.inFlight ??= this.load().finally(() => {
-      this.inFlight = undefined;
+    const now = this.now();
+    if (this.inFlight !== undefined && now - this.inFlight.startedAt < this.options.refreshSeconds * 1000) return this.inFlight.promise;
+    const promise: Promise<void> = this.load(now).finally(() => {
+      if (this.inFlight?.promise === promise) this.inFlight = undefined;
     });
-    return this.inFlight;
+    this.inFlight = { promise, startedAt: now };
+    return promise;
   }
 
-  private async load(): Promise<void> {
-    const startedAt = this.now();
+  private async load(startedAt: number): Promise<void> {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs * 5);
     try {
@@ -98,9 +107,13 @@ export class RevocationRefresher {
       for (const revocation of revocations) this.list.add(revocation);
       this.list.prune(Math.floor(this.now() / 1000), this.options.maxTokenLifetimeSeconds);
       const first = this.currentAt === undefined;
-      this.currentAt = startedAt;
-      if (first || revocations.length > 0 || skipped > 0) {
-        this.onEvent?.({ type: 'revocations_loaded', detail: `${revocations.length} entr${revocations.length === 1 ? 'y' : 'ies'} read${skipped > 0 ? `, ${skipped} unreadable skipped` : ''}; ${this.list.size} in force` });
+      // Flights may overlap (see refresh): the list is as fresh as the latest one that succeeded.
+      if (this.currentAt === undefined || startedAt > this.currentAt) this.currentAt = startedAt;
+      if (skipped > 0) {
+        this.onEvent?.({ type: 'revocations_unreadable', detail: `${skipped} item(s) of the table are not revocations this authorizer can read (a damaged or foreign item): they are not enforced` });
+      }
+      if (first || revocations.length > 0) {
+        this.onEvent?.({ type: 'revocations_loaded', detail: `${revocations.length} entr${revocations.length === 1 ? 'y' : 'ies'} read; ${this.list.size} in force` });
       }
     } catch (error) {
       this.onEvent?.({ type: 'revocations_refresh_failed', detail: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });

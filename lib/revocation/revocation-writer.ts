@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { itemOf, type Revocation, type RevocationKind, sortKeyOf } from './revocation-entry.js';
+import { CLOCK_MARGIN_SECONDS } from './revocation-list.js';
 
 export interface RevocationRequest {
   kind: RevocationKind;
@@ -25,11 +26,14 @@ export function revocationFor(request: RevocationRequest, nowMs: number, maxToke
   const now = Math.floor(nowMs / 1000);
   if (request.issuer === '' || request.value === '') throw new Error('a revocation needs an issuer and a value');
   if (request.kind === 'token') {
-    return { kind: 'token', issuer: request.issuer, value: request.value, notBefore: undefined, expiresAt: request.expiresAt ?? now + maxTokenLifetimeSeconds };
+    // A token is accepted up to the clock tolerance past its exp: the entry outlives it by as much.
+    return { kind: 'token', issuer: request.issuer, value: request.value, notBefore: undefined, expiresAt: (request.expiresAt ?? now + maxTokenLifetimeSeconds) + CLOCK_MARGIN_SECONDS };
   }
   // The current second: a token issued in the same second, before the revocation, still passes (iat has whole seconds only).
   const notBefore = request.notBefore ?? now;
-  return { kind: request.kind, issuer: request.issuer, value: request.value, notBefore, expiresAt: notBefore + maxTokenLifetimeSeconds };
+  // Every token it matches was issued before notBefore, so it expires by then plus the lifetime cap
+  // (measured from iat) and the clock tolerance on each side.
+  return { kind: request.kind, issuer: request.issuer, value: request.value, notBefore, expiresAt: notBefore + maxTokenLifetimeSeconds + 2 * CLOCK_MARGIN_SECONDS };
 }
 
 export interface RevocationWriterOptions {

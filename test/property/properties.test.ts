@@ -1034,8 +1034,9 @@ describe('property: end to end through handlers/authorizer.ts', () => {
     const forExp = Math.floor((mode === 'may' ? startedMs : endedMs) / 1000);
     const forNotBefore = Math.floor((mode === 'may' ? endedMs : startedMs) / 1000);
     if (!isNumericDate(payload['exp']) || payload['exp'] <= forExp - TOLERANCE) return 'exp';
-    // The longest lifetime accepted (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 30 days by default).
-    if (payload['exp'] - forNotBefore > 2_592_000 + TOLERANCE) return 'exp too far away';
+    // The longest lifetime accepted (AUTH_MAX_TOKEN_LIFETIME_SECONDS, 30 days by default), from iat where there is one.
+    const lifetimeFrom = isNumericDate(payload['iat']) ? Math.min(payload['iat'], forNotBefore) : forNotBefore;
+    if (payload['exp'] - lifetimeFrom > 2_592_000 + TOLERANCE) return 'exp too far away';
     for (const claim of ['nbf', 'iat']) {
       const value = payload[claim];
       if (value !== undefined && (!isNumericDate(value) || value > forNotBefore + TOLERANCE)) return claim;

@@ -143,3 +143,18 @@ describe('loadConfig: revocation', () => {
     assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'rev', AUTH_REVOCATION_ENDPOINT: '127.0.0.1:8000' }), naming('AUTH_REVOCATION_ENDPOINT', /not an http\(s\) URL/));
   });
 });
+
+describe('loadConfig: a misspelt variable', () => {
+  it('is refused with the name it probably meant, since ignoring it would drop the check it was for', () => {
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_ISSUER_PROFILES: 'entra' }), naming('AUTH_ISSUER_PROFILES', /did you mean AUTH_ISSUER_PROFILE\?/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REQUIRE_AT_JWTS: 'true' }), naming('AUTH_REQUIRE_AT_JWTS', /did you mean AUTH_REQUIRE_AT_JWT\?/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABEL: 'revocations' }), naming('AUTH_REVOCATION_TABEL', /did you mean AUTH_REVOCATION_TABLE\?/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: 'https://api.example.com/' }), naming('AUTH_AUDIENCE', /audiences are in the route table/));
+    assert.doesNotThrow(() => loadConfig({ AUTH_ISSUER: ISSUER, OTHER_TOOL_SETTING: 'x', POWERTOOLS_SERVICE_NAME: 'svc' }));
+  });
+
+  it('the revocation wait stays under the function timeout: AUTH_REVOCATION_TIMEOUT_MS is at most 1000', () => {
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TABLE: 'rev', AUTH_REVOCATION_TIMEOUT_MS: '5000' }), naming('AUTH_REVOCATION_TIMEOUT_MS', /50 to 1000/));
+    assert.throws(() => loadConfig({ AUTH_ISSUER: ISSUER, AUTH_REVOCATION_TIMEOUT_MS: '500' }), naming('AUTH_REVOCATION_TIMEOUT_MS', /AUTH_REVOCATION_TABLE is not/));
+  });
+});

@@ -504,6 +504,8 @@ describe('time claims', () => {
     assert.equal((await verify(signJwt(es256, claims({ exp: NOW_S + 2_592_000 })))).kid, es256.kid, 'thirty days (Auth0\'s longest) pass');
     await rejectsWith(verify(signJwt(es256, claims({ exp: NOW_S + 7200 })), { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }), 'claim_invalid');
     assert.equal((await verify(signJwt(es256, claims({ exp: NOW_S + 3600 })), { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' })).kid, es256.kid);
+    // The lifetime runs from iat: a two-hour token is refused under a one-hour cap even near its end.
+    await rejectsWith(verify(signJwt(es256, claims({ iat: NOW_S - 6000, exp: NOW_S + 1200 })), { AUTH_MAX_TOKEN_LIFETIME_SECONDS: '3600' }), 'claim_invalid');
   });
 
   test('exp missing → claim_invalid', async () => {

@@ -42,10 +42,16 @@ describe('RevocationList', () => {
     list.add(entry('subject', 'alice', 1000));
     assert.match(list.reasonFor(token({ issuedAt: 1500 })) ?? '', /before 2000/);
     list.add({ ...entry('token', 'old'), expiresAt: 100 });
-    list.prune(150, 3600);
-    assert.equal(list.reasonFor(token({ tokenId: 'old' , issuedAt: 3000 })), undefined, 'an expired token entry is pruned');
+    // A token passes up to the clock tolerance (at most 300 s) past its exp: its entry stays that long.
+    list.prune(100 + 299, 3600);
+    assert.match(list.reasonFor(token({ tokenId: 'old', issuedAt: 3000 })) ?? '', /jti/, 'kept within the tolerance after exp');
+    list.prune(100 + 301, 3600);
+    assert.equal(list.reasonFor(token({ tokenId: 'old', issuedAt: 3000 })), undefined, 'an expired token entry is pruned');
     assert.match(list.reasonFor(token({ issuedAt: 1500 })) ?? '', /subject/, 'the subject entry still matters');
-    list.prune(2000 + 3601, 3600);
+    // Tokens it matches were issued before 2000, so they expire by 2000 + the lifetime, + the tolerance each side.
+    list.prune(2000 + 3600 + 599, 3600);
+    assert.equal(list.size, 1);
+    list.prune(2000 + 3600 + 601, 3600);
     assert.equal(list.size, 0);
   });
 });
