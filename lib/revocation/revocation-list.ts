@@ -9,7 +9,14 @@ export interface RevocableToken {
   issuedAt?: number | undefined;
 }
 
-const key = (issuer: string, value: string): string => `${issuer}\u0000${value}`;
+/** issuer → value → number: nested, so that a lookup builds no key string on the hot path. */
+type ByIssuer = Map<string, Map<string, number>>;
+
+function entry(map: ByIssuer, issuer: string): Map<string, number> {
+  let values = map.get(issuer);
+  if (values === undefined) map.set(issuer, (values = new Map()));
+  return values;
+}
 
 /** AUTH_CLOCK_TOLERANCE_SECONDS at its largest: a token is accepted up to that long past `exp`. */
 export const CLOCK_MARGIN_SECONDS = 300;
@@ -20,24 +27,23 @@ export const CLOCK_MARGIN_SECONDS = 300;
  */
 export class RevocationList {
   /** (iss, jti) → until when the entry matters. */
-  private readonly tokens = new Map<string, number>();
+  private readonly tokens: ByIssuer = new Map();
   /** (iss, sub) and (iss, client id) → the latest "not before" time. */
-  private readonly subjects = new Map<string, number>();
-  private readonly clients = new Map<string, number>();
+  private readonly subjects: ByIssuer = new Map();
+  private readonly clients: ByIssuer = new Map();
+  private count = 0;
 
   get size(): number {
-    return this.tokens.size + this.subjects.size + this.clients.size;
+    return this.count;
   }
 
   /** Adds an entry; an older "not before" never replaces a newer one. */
   add(revocation: Revocation): void {
-    const id = key(revocation.issuer, revocation.value);
-    if (revocation.kind === 'token') {
-      this.tokens.set(id, Math.max(this.tokens.get(id) ?? 0, revocation.expiresAt));
-      return;
-    }
-    const map = revocation.kind === 'subject' ? this.subjects : this.clients;
-    map.set(id, Math.max(map.get(id) ?? -Infinity, revocation.notBefore!));
+    const values = entry(revocation.kind === 'token' ? this.tokens : revocation.kind === 'subject' ? this.subjects : this.clients, revocation.issuer);
+    const known = values.get(revocation.value);
+    if (known === undefined) this.count += 1;
+    const time = revocation.kind === 'token' ? revocation.expiresAt : revocation.notBefore!;
+    values.set(revocation.value, known === undefined ? time : Math.max(known, time));
   }
 
   /**
@@ -46,10 +52,19 @@ export class RevocationList {
    * that much longer (CLOCK_MARGIN_SECONDS covers the largest tolerance allowed).
    */
   prune(nowSeconds: number, maxTokenLifetimeSeconds: number): void {
-    for (const [id, until] of this.tokens) if (until + CLOCK_MARGIN_SECONDS < nowSeconds) this.tokens.delete(id);
-    for (const map of [this.subjects, this.clients]) {
-      for (const [id, notBefore] of map) if (notBefore + maxTokenLifetimeSeconds + 2 * CLOCK_MARGIN_SECONDS < nowSeconds) map.delete(id);
-    }
+    const sweep = (map: ByIssuer, expired: (time: number) => boolean): void => {
+      for (const [issuer, values] of map) {
+        for (const [value, time] of values) {
+          if (!expired(time)) continue;
+          values.delete(value);
+          this.count -= 1;
+        }
+        if (values.size === 0) map.delete(issuer);
+      }
+    };
+    sweep(this.tokens, (until) => until + CLOCK_MARGIN_SECONDS < nowSeconds);
+    sweep(this.subjects, (notBefore) => notBefore + maxTokenLifetimeSeconds + 2 * CLOCK_MARGIN_SECONDS < nowSeconds);
+    sweep(this.clients, (notBefore) => notBefore + maxTokenLifetimeSeconds + 2 * CLOCK_MARGIN_SECONDS < nowSeconds);
   }
 
   /**
@@ -57,14 +72,14 @@ export class RevocationList {
    * issued before its time, and a token without `iat`, which cannot show it was issued after.
    */
   reasonFor(token: RevocableToken): string | undefined {
-    if (this.size === 0) return undefined;
-    if (token.tokenId !== undefined && this.tokens.has(key(token.issuer, token.tokenId))) return 'the token (its jti) is revoked';
-    const subjectSince = this.subjects.get(key(token.issuer, token.subject));
+    if (this.count === 0) return undefined;
+    if (token.tokenId !== undefined && this.tokens.get(token.issuer)?.has(token.tokenId) === true) return 'the token (its jti) is revoked';
+    const subjectSince = this.subjects.get(token.issuer)?.get(token.subject);
     if (subjectSince !== undefined && !(token.issuedAt !== undefined && token.issuedAt >= subjectSince)) {
       return `every token of this subject issued before ${subjectSince} is revoked`;
     }
     if (token.clientId !== undefined) {
-      const clientSince = this.clients.get(key(token.issuer, token.clientId));
+      const clientSince = this.clients.get(token.issuer)?.get(token.clientId);
       if (clientSince !== undefined && !(token.issuedAt !== undefined && token.issuedAt >= clientSince)) {
         return `every token of this client issued before ${clientSince} is revoked`;
       }
