@@ -4,33 +4,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { after, describe, it } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { ApiRequest } from '../../lib/samples/api-event.js';
 import { handleCalendarRequest } from '../../lib/samples/calendar/api.js';
 import { DynamoEventStore } from '../../lib/samples/calendar/store.js';
 import { Gazetteer } from '../../lib/samples/geocoding/gazetteer.js';
 import { reverseGeocode } from '../../lib/samples/geocoding/api.js';
+import { heapGrowthMb } from '../helpers/heap.js';
 import { clientClaims, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
 import { JwksServer } from '../helpers/jwks-server.js';
 import { arnFor } from '../helpers/policy.js';
 
-// A full garbage collection on demand, so heap figures mean what is retained.
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
-
-/**
- * How much the heap keeps after `measured` more calls than it kept after `warmUp` calls. The warm-up
- * fills every bounded cache and lets the JIT settle, so what remains is growth with the call count.
- */
-async function heapGrowthMb(call: (index: number) => Promise<unknown>, warmUp: number, measured: number): Promise<{ baseMb: number; grownMb: number }> {
-  for (let index = 0; index < warmUp; index += 1) await call(index);
-  collectGarbage();
-  const before = process.memoryUsage().heapUsed;
-  for (let index = warmUp; index < warmUp + measured; index += 1) await call(index);
-  collectGarbage();
-  return { baseMb: before / 1024 / 1024, grownMb: (process.memoryUsage().heapUsed - before) / 1024 / 1024 };
-}
 
 /**
  * dynalite in a child process: in this one, its in-memory tables would count in the heap measured.
