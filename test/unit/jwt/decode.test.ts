@@ -56,6 +56,10 @@ describe('decodeJwt: what is not a compact JWS', () => {
       ['.b.c.d.e', /got 5/],
       ['a.b.c..e', /got 5/],
       ['a.b.c.d$.e', /got 5/],
+      // Junk before or after five segments is not a JWE either.
+      ['x$y.b.c.d.e', /got 5/],
+      ['a.b.c.d.e$x', /got 5/],
+      ['a b.c.d.e.f', /got 5/],
       // Three parts, one of them not base64url: padding, the standard alphabet, an empty header or payload.
       [`${b64url(HEADER)}=.${b64url(PAYLOAD)}.${SIGNATURE}`, /a segment is not base64url/],
       [`${b64url(HEADER)}.${b64url(PAYLOAD)}.${SIGNATURE}+/`, /a segment is not base64url/],
