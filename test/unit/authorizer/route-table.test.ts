@@ -331,6 +331,11 @@ describe('route table: sharing an audience, and issuers at cold start, in detail
       { name: 'b', audience: 'api://default', shareAudience: true, routes: [route('GET', '/b', ['b'])] },
       { name: 'c', audience: 'api://default', shareAudience: true, routes: [route('GET', '/c', ['c', 'a'])] },
     ] }), /scope "a" is needed by both a and c, which share audience "api:\/\/default"/);
+    // A scope in common is found in any route of the other API, not only when all its routes need it.
+    assert.throws(() => parseRouteTable({ apis: [
+      { name: 'a', audience: 'api://default', shareAudience: true, routes: [route('GET', '/a', ['a:read'])] },
+      { name: 'b', audience: 'api://default', shareAudience: true, routes: [route('GET', '/b', ['b:read']), route('POST', '/b', ['a:read'])] },
+    ] }), /scope "a:read" is needed by both a and b/);
     // Sharing one of several audiences counts as sharing; an API may list its own audience once only.
     assert.throws(() => parseRouteTable({ apis: [
       { name: 'a', audiences: ['own-a', 'api://default'], routes: [route('GET', '/a', ['a'])] },
