@@ -9,13 +9,16 @@ import { parseRouteTable } from '../lib/authorizer/route-table.js';
 import { TokenVerifier } from '../lib/jwt/token-verifier.js';
 import { DynamoDbRevocationSource } from '../lib/revocation/dynamodb-revocation-source.js';
 import { RevocationRefresher } from '../lib/revocation/revocation-refresher.js';
+import { TokenIntrospector } from '../lib/introspection/token-introspector.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-authorizer'), level: logLevelFromEnv(process.env) });
 const config = loadConfig(process.env);
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
+const introspection = introspectionFrom(config);
 const verifier = new TokenVerifier(config, {
+  introspection,
   onJwksEvent: (event) => {
     const metrics = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { service: logger.service, issuer: event.issuer }, { [JWKS_METRICS[event.type]]: 1 }, Date.now()) : undefined;
     logger.log(event.type === 'jwks_fetched' ? 'info' : 'warn', event.type, { issuer: event.issuer, detail: event.detail }, metrics);
@@ -29,6 +32,24 @@ if (config.jwksPrefetch) verifier.prefetchKeys();
 const routes = parseRouteTable(routeTableDocument);
 const revocations = revocationsFrom(config);
 const authorize = createAuthorizer({ config, routes, verifier, revocations });
+
+/**
+ * Introspection (RFC 7662), when an issuer has it: its client secret is read (and its endpoint
+ * discovered) now, at cold start, like the JWKS prefetch. Never the secret in a log line.
+ */
+function introspectionFrom({ issuers, introspection: options, metrics }: typeof config): TokenIntrospector | undefined {
+  const clients = issuers.flatMap(({ introspection: client }) => (client === undefined ? [] : [client]));
+  if (options === undefined || clients.length === 0) return undefined;
+  const introspector = new TokenIntrospector(clients, options, {
+    onEvent: (event) => {
+      const failed = event.type === 'introspection_failed';
+      const emf = metrics.enabled && failed ? embeddedMetrics(metrics.namespace, { service: logger.service, issuer: event.issuer }, { IntrospectionFailures: 1 }, Date.now()) : undefined;
+      logger.log(failed ? 'warn' : 'info', event.type, { issuer: event.issuer, detail: event.detail }, emf);
+    },
+  });
+  introspector.prefetch();
+  return introspector;
+}
 
 /** Revocation, when AUTH_REVOCATION_TABLE turns it on: its cold-start load starts now, like the JWKS. */
 function revocationsFrom({ revocation, maxTokenLifetimeSeconds }: typeof config): RevocationRefresher | undefined {

@@ -31,6 +31,8 @@ export const REASON_CODES = [
   'token_not_yet_valid',
   'iat_in_future',
   'claim_invalid',
+  // A sender-constrained token (cnf.jkt: DPoP, RFC 9449) presented as a plain bearer token.
+  'dpop_proof_required',
   // Authorization of the requested route.
   'route_unknown',
   'insufficient_scope',
@@ -42,6 +44,9 @@ export const REASON_CODES = [
   // Revocation: the token, its subject or its client was revoked; or the list is too stale to trust.
   'token_revoked',
   'revocation_unavailable',
+  // Introspection (RFC 7662): the issuer says the token is not active; or it could not be asked.
+  'token_inactive',
+  'introspection_unavailable',
   // The event API Gateway sent us.
   'event_invalid',
   // A bug or an unexpected failure: refused, never allowed.

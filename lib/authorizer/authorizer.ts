@@ -48,7 +48,7 @@ export interface AuthorizerDependencies {
 }
 
 /** Refusals that say nothing about the token: the caller should retry, and nothing may be cached. */
-const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'revocation_unavailable', 'internal_error']);
+const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'revocation_unavailable', 'introspection_unavailable', 'internal_error']);
 
 function refusal(
   request: AuthorizationRequest | undefined,

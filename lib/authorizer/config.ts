@@ -5,6 +5,8 @@ import type { MetricsOptions } from '../shared/metrics.js';
 import { boolean, type Environment, integer, list } from './env.js';
 import { type IssuerConfig, parseTrustedIssuers } from './issuers-config.js';
 import type { RevocationOptions } from '../revocation/revocation-refresher.js';
+import type { IntrospectionOptions } from '../introspection/token-introspector.js';
+import { INTROSPECTION_OPTION_VARIABLES, INTROSPECTION_VARIABLES, introspectionOptions } from './introspection-config.js';
 
 export type { Environment } from './env.js';
 export type { IssuerConfig } from './issuers-config.js';
@@ -20,6 +22,8 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
   metrics: MetricsOptions;
   /** Revocation across the fleet; undefined when AUTH_REVOCATION_TABLE is unset (off). */
   revocation: RevocationConfig | undefined;
+  /** Introspection's timing and sizes; undefined when no issuer introspects. */
+  introspection: IntrospectionOptions | undefined;
 }
 
 export interface RevocationConfig extends Omit<RevocationOptions, 'maxTokenLifetimeSeconds'> {
@@ -143,7 +147,7 @@ const KNOWN_VARIABLES = new Set([
   'AUTH_JWKS_COOLDOWN_SECONDS', 'AUTH_JWKS_TIMEOUT_MS', 'AUTH_JWKS_MAX_BYTES', 'AUTH_JWKS_MAX_AGE_SECONDS', 'AUTH_JWKS_SNAPSHOT',
   'AUTH_JWKS_PREFETCH', 'AUTH_DECISION_CACHE_SIZE', 'AUTH_LOG_LEVEL', 'AUTH_METRICS', 'AUTH_METRICS_NAMESPACE',
   'AUTH_REVOCATION_TABLE', 'AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN',
-  'AUTH_REVOCATION_TIMEOUT_MS', 'AUTH_REVOCATION_ENDPOINT',
+  'AUTH_REVOCATION_TIMEOUT_MS', 'AUTH_REVOCATION_ENDPOINT', ...INTROSPECTION_VARIABLES, ...INTROSPECTION_OPTION_VARIABLES,
 ]);
 
 /** How many single-character edits turn one name into the other. */
@@ -170,11 +174,18 @@ function refuseUnknownVariables(env: Environment): void {
 export function loadConfig(env: Environment): AuthorizerConfig {
   refuseUnknownVariables(env);
   const issuers = parseTrustedIssuers(env);
+  const clockToleranceSeconds = integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300);
+  const maxTokenLifetimeSeconds = integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', DEFAULTS.maxTokenLifetimeSeconds, 60, 31_536_000);
+  const introspecting = issuers.some(({ introspection }) => introspection !== undefined);
+  if (!introspecting) {
+    const stray = INTROSPECTION_OPTION_VARIABLES.find((name) => env[name]?.trim());
+    if (stray !== undefined) throw new ConfigError(stray, 'is set but no issuer introspects tokens (AUTH_INTROSPECTION, or "introspection" in AUTH_ISSUERS): set that up, or unset this');
+  }
   return {
     issuers,
     algorithms: parseAlgorithms(env),
-    clockToleranceSeconds: integer(env, 'AUTH_CLOCK_TOLERANCE_SECONDS', DEFAULTS.clockToleranceSeconds, 0, 300),
-    maxTokenLifetimeSeconds: integer(env, 'AUTH_MAX_TOKEN_LIFETIME_SECONDS', DEFAULTS.maxTokenLifetimeSeconds, 60, 31_536_000),
+    clockToleranceSeconds,
+    maxTokenLifetimeSeconds,
     maxTokenBytes: integer(env, 'AUTH_MAX_TOKEN_BYTES', DEFAULTS.maxTokenBytes, 512, 65536),
     requireLowS: boolean(env, 'AUTH_REQUIRE_LOW_S', false),
     jwks: {
@@ -191,5 +202,6 @@ export function loadConfig(env: Environment): AuthorizerConfig {
       namespace: metricsNamespace(env),
     },
     revocation: revocationConfig(env),
+    introspection: introspecting ? introspectionOptions(env, { clockToleranceSeconds, maxTokenLifetimeSeconds }) : undefined,
   };
 }

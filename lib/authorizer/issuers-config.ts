@@ -9,15 +9,26 @@ import { type IssuerProfile, issuerProfile, isProfileName, PROFILE_NAMES, type P
 import { isAllowedKeyUrl } from '../jwt/key-url.js';
 import { SCOPE_CLAIMS, type ScopeClaim } from '../jwt/scopes.js';
 import type { TrustedIssuer } from '../jwt/token-verifier.js';
+import type { IntrospectionClient } from '../introspection/token-introspector.js';
 import { boolean, type Environment, isSet, list } from './env.js';
+import { entryIntrospection, refuseMixedIntrospection, simpleFormIntrospection } from './introspection-config.js';
 
 /** One trusted issuer, as configured: its profile is always resolved. */
 export interface IssuerConfig extends TrustedIssuer {
   profile: IssuerProfile;
+  /** How the authorizer asks this issuer about its tokens (RFC 7662), when `introspect` is set. */
+  introspection?: IntrospectionClient | undefined;
+}
+
+/** The issuer with its introspection attached, when it has one. */
+function withIntrospection(issuer: IssuerConfig, introspection: ReturnType<typeof simpleFormIntrospection>): IssuerConfig {
+  if (introspection === undefined) return issuer;
+  const { tokens, ...client } = introspection;
+  return { ...issuer, introspect: tokens, introspection: { ...client, profile: issuer.profile } };
 }
 
 const SIMPLE_FORM = ['AUTH_ISSUER', 'AUTH_JWKS_URI', 'AUTH_ISSUER_PROFILE', 'AUTH_SCOPE_CLAIMS', 'AUTH_REQUIRE_AT_JWT'] as const;
-const ENTRY_KEYS = new Set(['issuer', 'jwksUri', 'profile', 'scopeClaims', 'requireAccessTokenType']);
+const ENTRY_KEYS = new Set(['issuer', 'jwksUri', 'profile', 'scopeClaims', 'requireAccessTokenType', 'introspection']);
 
 function checkUrl(where: string, value: string, what: string): void {
   // "localhost:4000" parses as a URL with the scheme "localhost:": say what is really missing.
@@ -84,10 +95,11 @@ function simpleForm(env: Environment): IssuerConfig[] {
     return { issuer, jwksUri, profile: issuerProfile(name, { scopeClaims: claims, requireAccessTokenType }) };
   });
   refuseDuplicates('AUTH_ISSUER', configured);
-  return configured;
+  const introspection = simpleFormIntrospection(env, configured.map(({ issuer, profile }) => ({ issuer, profileName: profile.name })));
+  return configured.map((issuer) => withIntrospection(issuer, introspection));
 }
 
-function entryOf(raw: unknown, index: number): IssuerConfig {
+function entryOf(env: Environment, raw: unknown, index: number): IssuerConfig {
   const where = `AUTH_ISSUERS[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(where, 'must be an object: {"issuer": "https://…", "profile": "…", "jwksUri": "…"}');
@@ -105,7 +117,7 @@ function entryOf(raw: unknown, index: number): IssuerConfig {
   if (requireAccessTokenType !== undefined && typeof requireAccessTokenType !== 'boolean') {
     throw new ConfigError(`${where}.requireAccessTokenType`, 'must be true or false');
   }
-  return {
+  const configured: IssuerConfig = {
     issuer,
     jwksUri: jwksUri as string | undefined,
     profile: issuerProfile(profileName(`${where}.profile`, profile ?? 'rfc9068'), {
@@ -113,9 +125,13 @@ function entryOf(raw: unknown, index: number): IssuerConfig {
       requireAccessTokenType: requireAccessTokenType as boolean | undefined,
     }),
   };
+  const introspection = entry['introspection'];
+  if (introspection === undefined) return configured;
+  return withIntrospection(configured, entryIntrospection(`${where}.introspection`, introspection, { issuer, profileName: configured.profile.name }, env));
 }
 
 function fullForm(env: Environment): IssuerConfig[] {
+  refuseMixedIntrospection(env);
   const mixed = SIMPLE_FORM.filter((variable) => isSet(env, variable));
   if (mixed.length > 0) {
     throw new ConfigError('AUTH_ISSUERS', `is set together with ${mixed.join(', ')}; describe every issuer in AUTH_ISSUERS alone, or unset it and use AUTH_ISSUER`);
@@ -129,8 +145,12 @@ function fullForm(env: Environment): IssuerConfig[] {
   if (!Array.isArray(document) || document.length === 0) {
     throw new ConfigError('AUTH_ISSUERS', 'must be a non-empty JSON array of issuers, e.g. [{"issuer":"https://…/","profile":"okta"}]');
   }
-  const issuers = document.map(entryOf);
+  const issuers = document.map((entry, index) => entryOf(env, entry, index));
   refuseDuplicates('AUTH_ISSUERS', issuers);
+  const opaque = issuers.filter(({ introspect }) => introspect !== undefined);
+  if (opaque.length > 1) {
+    throw new ConfigError('AUTH_ISSUERS', `gives introspection to ${opaque.length} issuers (${opaque.map(({ issuer }) => issuer).join(', ')}); an opaque token does not say which issuer it is from, and sending it to each would hand one issuer's token to the others: keep introspection on one`);
+  }
   return issuers;
 }
 

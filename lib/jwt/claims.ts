@@ -82,6 +82,14 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
   if (idToken !== undefined) throw new AuthError('id_token_presented', `an ID token, not an access token: ${idToken}`);
   if (invalid !== undefined) throw new AuthError('claim_invalid', invalid);
 
+  // RFC 7800 confirmation: the token only works together with proof of a key. A bearer check
+  // cannot see that proof, so honouring such a token as a bearer token would drop the binding.
+  const cnf = payload['cnf'];
+  if (cnf !== undefined) {
+    if (typeof cnf === 'object' && cnf !== null && 'jkt' in cnf) throw new AuthError('dpop_proof_required', 'the token is bound to a DPoP key ("cnf.jkt", RFC 9449) and was presented as a bearer token, without a proof');
+    throw new AuthError('claim_invalid', `the token is sender-constrained ("cnf" with ${typeof cnf === 'object' && cnf !== null ? Object.keys(cnf).map((key) => `"${key}"`).join(', ') || 'no member' : JSON.stringify(cnf)}) in a way this authorizer cannot check (mTLS-bound tokens, RFC 8705)`);
+  }
+
   const aud = payload['aud'];
   let audiences: string[];
   if (aud === undefined && profile.clientIdAsAudience) {

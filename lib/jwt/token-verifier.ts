@@ -18,12 +18,27 @@ export interface TrustedIssuer {
   jwksUri: string | undefined;
   /** How this issuer's tokens are read; RFC 9068's when absent. */
   profile?: IssuerProfile | undefined;
+  /**
+   * Which of its tokens are checked at its introspection endpoint (RFC 7662) instead of by
+   * signature: `opaque`, those that are not JWTs (at most one issuer: an opaque token does not say
+   * whose it is); `all`, its JWTs as well. Undefined: none.
+   */
+  introspect?: 'opaque' | 'all' | undefined;
+}
+
+/**
+ * Asks an issuer whether a token is active (RFC 7662): lib/introspection implements it, the handler
+ * wires it in. Answers at once when it remembers the token, with a promise otherwise.
+ */
+export interface TokenIntrospection {
+  check(issuer: string, token: string): Verification | Promise<Verification>;
 }
 
 /** One trusted issuer at run time: its keys and its profile. */
 interface Issuer {
   keys: IssuerKeys;
   profile: IssuerProfile;
+  introspectsAll: boolean;
 }
 
 /** What the verifier checks, and how it keeps keys and verified tokens. */
@@ -49,6 +64,8 @@ export interface TokenVerifierDependencies {
   /** Milliseconds since the epoch. */
   now?: () => number;
   onJwksEvent?: (event: JwksEvent) => void;
+  /** Required when an issuer has `introspect`. */
+  introspection?: TokenIntrospection | undefined;
 }
 
 /** A token whose header passed and whose issuer is trusted: everything the signature check needs. */
@@ -78,15 +95,31 @@ export class TokenVerifier {
   private readonly now: () => number;
   private readonly verifiedTokens: VerifiedTokenCache;
   private readonly headers = new LruCache<string, JsonObject>(HEADER_CACHE_SIZE);
+  private readonly introspection: TokenIntrospection | undefined;
+  /** The issuer that introspects tokens that are not JWTs, if one does. */
+  private readonly opaqueIssuer: string | undefined;
+  /** Why a token that is not a JWT cannot be checked, when no issuer introspects them. */
+  private readonly opaqueHint: string;
 
   constructor(options: TokenVerifierOptions, dependencies: TokenVerifierDependencies = {}) {
     this.options = options;
     this.now = dependencies.now ?? Date.now;
     const fetchJson = dependencies.fetchJson ?? defaultFetchJson;
-    this.issuers = new Map(options.issuers.map(({ issuer, jwksUri, profile }) => [issuer, {
+    this.issuers = new Map(options.issuers.map(({ issuer, jwksUri, profile, introspect }) => [issuer, {
       keys: new IssuerKeys({ ...options.jwks, issuer, jwksUri, fetchJson, now: this.now, onEvent: dependencies.onJwksEvent }),
       profile: profile ?? issuerProfile('rfc9068'),
+      introspectsAll: introspect === 'all',
     }]));
+    // Both choices introspect tokens that are not JWTs, and an opaque token names no issuer: sending
+    // it to several would hand one issuer's token to another.
+    const opaque = options.issuers.filter(({ introspect }) => introspect !== undefined);
+    if (opaque.length > 0 && dependencies.introspection === undefined) throw new Error(`${opaque[0]!.issuer} introspects tokens, but no introspection was given`);
+    if (opaque.length > 1) throw new Error(`several issuers introspect opaque tokens (${opaque.map(({ issuer }) => issuer).join(', ')}); an opaque token does not say whose it is`);
+    this.introspection = dependencies.introspection;
+    this.opaqueIssuer = opaque[0]?.issuer;
+    this.opaqueHint = options.issuers.some(({ profile }) => profile?.name === 'auth0')
+      ? ' Auth0 issues opaque access tokens only for its own /userinfo endpoint, when the token request names no audience: request the token with audience=<your API identifier> to get a JWT for this API.'
+      : ' Configure introspection for its issuer (AUTH_INTROSPECTION=opaque), or have the issuer sign JWT access tokens.';
     for (const [issuer, jwks] of options.jwksSnapshot) this.issuers.get(issuer)?.keys.preload(jwks);
     this.verifiedTokens = new VerifiedTokenCache({
       capacity: options.decisionCacheSize,
@@ -128,7 +161,21 @@ export class TokenVerifier {
     if (token.length > this.options.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.options.maxTokenBytes} bytes`);
     const remembered = this.verifiedTokens.lookup(token);
     if (remembered !== undefined) return remembered;
-    const candidate = this.candidate(token);
+    let jwt: DecodedJwt;
+    try {
+      jwt = decodeJwt(token, this.headers);
+    } catch (error) {
+      // Not a JWS at all (opaque, a JWE, or dots in an opaque value): the issuer that introspects
+      // such tokens is asked, if there is one.
+      if (this.opaqueIssuer !== undefined) return this.introspection!.check(this.opaqueIssuer, token);
+      if (error instanceof AuthError && error.code === 'token_not_jwt') throw new AuthError('token_not_jwt', `${error.message}.${this.opaqueHint}`);
+      throw error;
+    }
+    // `iss` is not trusted yet: it only says which issuer to ask.
+    const named = jwt.payload['iss'];
+    const introspected = typeof named === 'string' ? this.issuers.get(named) : undefined;
+    if (introspected?.introspectsAll === true) return this.introspection!.check(named as string, token);
+    const candidate = this.candidate(token, jwt);
     // Known keys are used without an await; only a miss waits for the JWKS.
     const { keys } = candidate.issuer;
     const known = keys.knownKey(candidate.kid, candidate.alg);
@@ -137,8 +184,7 @@ export class TokenVerifier {
   }
 
   /** Decodes the token and checks its header and issuer: everything before a key is needed. */
-  private candidate(token: string): Candidate {
-    const jwt = decodeJwt(token, this.headers);
+  private candidate(token: string, jwt: DecodedJwt): Candidate {
     const { header, payload } = jwt;
     const { alg, kid, crit, typ } = header;
     if (!isSupportedAlgorithm(alg) || !this.options.algorithms.includes(alg)) {

@@ -5,7 +5,8 @@ import type { TokenClaims } from './claims.js';
 /** A token whose signature and claims have been checked. */
 export interface VerifiedToken {
   claims: TokenClaims;
-  kid: string;
+  /** The signing key's kid; undefined for a token the issuer vouched for by introspection. */
+  kid: string | undefined;
 }
 
 /** What the verifier answers: the token, and whether this cache answered (no signature check ran). */
@@ -20,6 +21,7 @@ interface Entry {
   /** Built once: a hit hands out this very object, so a caller may key its own memo on `verified`. */
   hit: Verification;
   keys: IssuerKeys;
+  kid: string;
   /** The signing key's fingerprint: the entry dies with the key, even if its kid is reused. */
   keyFingerprint: string | undefined;
   notBefore: number | undefined;
@@ -76,19 +78,20 @@ export class VerifiedTokenCache {
   }
 
   /** Remembers a token just verified under `kid` of `keys`. */
-  remember(token: string, verified: VerifiedToken, keys: IssuerKeys, notBefore: number | undefined): void {
+  remember(token: string, verified: VerifiedToken & { kid: string }, keys: IssuerKeys, notBefore: number | undefined): void {
     if (this.entries.capacity <= 0) return;
     const hit = Object.freeze({ verified, cached: true });
-    this.entries.set(token.slice(-KEY_CHARS), { token, hit, keys, keyFingerprint: keys.fingerprintOf(verified.kid), notBefore });
+    const { kid } = verified;
+    this.entries.set(token.slice(-KEY_CHARS), { token, hit, keys, kid, keyFingerprint: keys.fingerprintOf(kid), notBefore });
   }
 
-  private stillValid({ hit: { verified }, keys, keyFingerprint, notBefore }: Entry): boolean {
+  private stillValid({ hit: { verified }, keys, kid, keyFingerprint, notBefore }: Entry): boolean {
     const now = Math.floor(this.options.now() / 1000);
     const tolerance = this.options.clockToleranceSeconds;
     if (now - tolerance >= verified.claims.expiresAt) return false;
     if (notBefore !== undefined && notBefore > now + tolerance) return false;
     // Tokens served from here never reach getKey, so the key set's age is checked here too.
     keys.refreshIfStale();
-    return keyFingerprint !== undefined && keys.fingerprintOf(verified.kid) === keyFingerprint;
+    return keyFingerprint !== undefined && keys.fingerprintOf(kid) === keyFingerprint;
   }
 }
