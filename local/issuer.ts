@@ -1,6 +1,7 @@
 /**
  * The local OAuth 2.0 authorization server: a real oidc-provider issuing RFC 9068 JWT access
- * tokens for the two sample APIs. For local development and tests only.
+ * tokens for the two sample APIs, and opaque ones (checked by RFC 7662 introspection) for the
+ * clients configured for them. For local development and tests only.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 // Before oidc-provider, whose loading it quietens (see there why); import order is evaluation order.
 import { restoreConsoleWarn } from './quiet-runtime-warning.js';
 import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD, TOKEN_LIFETIME_SECONDS } from './clients.js';
+import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD, OPAQUE_CLIENT_IDS, TOKEN_LIFETIME_SECONDS } from './clients.js';
+import { opaqueTokenId } from '../lib/introspection/opaque-token-id.js';
 
 restoreConsoleWarn();
 
@@ -24,7 +26,18 @@ const RESOURCE_GRANTS: Record<string, Record<string, string>> = {
   [CLIENTS.calendar.id]: { [CALENDAR_API]: 'read write' },
   [CLIENTS.geocoding.id]: { [GEOCODING_API]: '' },
   [CLIENTS.nogrant.id]: {},
+  [CLIENTS.calendarOpaque.id]: { [CALENDAR_API]: 'read write' },
+  [CLIENTS.geocodingOpaque.id]: { [GEOCODING_API]: '' },
+  [CLIENTS.authorizer.id]: {},
 };
+
+/**
+ * RFC 7662 §4: who may learn what about a token. The authorizer's client introspects every token
+ * the issuer hands out; any other client only its own (a client may not probe another's tokens).
+ */
+function introspectionAllowed(caller: string, tokenClient: string | undefined): boolean {
+  return caller === CLIENTS.authorizer.id || caller === tokenClient;
+}
 
 const USER_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 
@@ -150,6 +163,31 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
         response_types: [],
         redirect_uris: [],
       },
+      {
+        client_id: CLIENTS.calendarOpaque.id,
+        application_type: 'native',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        redirect_uris: [CLIENTS.calendarOpaque.redirectUri],
+      },
+      {
+        client_id: CLIENTS.geocodingOpaque.id,
+        client_secret: CLIENTS.geocodingOpaque.secret,
+        grant_types: ['client_credentials'],
+        response_types: [],
+        redirect_uris: [],
+      },
+      {
+        // The authorizer: it only calls the introspection endpoint (HTTP Basic, the default of
+        // AUTH_INTROSPECTION_AUTH_METHOD), and no grant gets it a token.
+        client_id: CLIENTS.authorizer.id,
+        client_secret: CLIENTS.authorizer.secret,
+        token_endpoint_auth_method: 'client_secret_basic',
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+      },
     ],
     jwks: { keys: [jwk as never] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
@@ -170,8 +208,35 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
-      introspection: { enabled: false },
-      revocation: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => introspectionAllowed(client.clientId, token.clientId),
+      },
+      revocation: {
+        enabled: true,
+        // RFC 7009 §2.1: only the client a token was issued to may revoke it (a public client
+        // identified by its client_id alone; a confidential one authenticated).
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId === client.clientId) return true;
+          if (client.clientAuthMethod === 'none') return false;
+          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+        },
+      },
+      // Sign-out (/session/end) asks first, in the look of the other local pages; the form is
+      // oidc-provider's, and "Yes" (logout=yes) ends every client's part of the session.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = page('Sign out?', `${form}<p>Sign out of the local issuer?</p>
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button>
+<button type="submit" form="op.logoutForm">No, stay signed in</button>`);
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = page('Signed out', '<p>You are signed out of the local issuer.</p>');
+        },
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (_ctx, _client, oneOf) => oneOf ?? undefined,
@@ -180,6 +245,11 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
           const scope = RESOURCE_GRANTS[client.clientId]?.[resource];
           // A client only ever gets tokens for the APIs it was granted.
           if (scope === undefined) throw new errors.InvalidTarget(`client ${client.clientId} may not request tokens for ${resource}`);
+          // The same audience and scopes either way: only how the API learns them differs (the
+          // token's claims, or the introspection response).
+          if (OPAQUE_CLIENT_IDS.has(client.clientId)) {
+            return { scope, audience: resource, accessTokenTTL: TOKEN_LIFETIME_SECONDS, accessTokenFormat: 'opaque' };
+          }
           return {
             scope,
             audience: resource,
@@ -202,9 +272,15 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
   const callback = provider.callback();
   if (onRevocation !== undefined) {
     const report = onRevocation;
-    // RFC 7009: the revocation endpoint destroys the token it was given; its jti is the access token's.
-    provider.on('access_token.destroyed', (token: { jti: string; exp?: number }) => report({ kind: 'token', jti: token.jti, expiresAt: token.exp }));
-    provider.on('client_credentials.destroyed', (token: { jti: string; exp?: number }) => report({ kind: 'token', jti: token.jti, expiresAt: token.exp }));
+    // RFC 7009: oidc-provider's revocation endpoint destroys the token it was given. Only opaque
+    // tokens are stored, so only they are ever destroyed; an opaque token's jti is the token itself,
+    // which no revocation entry may hold: the entry is keyed on opaqueTokenId, as the authorizer
+    // identifies an introspected token whose response names no jti (oidc-provider names none).
+    const destroyed = (token: { jti: string; exp?: number; format?: string }): void => {
+      report({ kind: 'token', jti: token.format === 'jwt' ? token.jti : opaqueTokenId(token.jti), expiresAt: token.exp });
+    };
+    provider.on('access_token.destroyed', destroyed);
+    provider.on('client_credentials.destroyed', destroyed);
     // Sign-out ends the session: every token the user holds from before is revoked (sign-out everywhere).
     provider.on('end_session.success', (ctx: KoaContextWithOIDC) => {
       const accountId = ctx.oidc.session?.accountId ?? ctx.oidc.entities.Session?.accountId;
@@ -270,7 +346,8 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
    * RFC 7009 for this issuer's JWT access tokens, which oidc-provider refuses to revoke ("Structured
    * JWT Tokens cannot be revoked"): the client is authenticated, the token verified and checked to
    * be the client's, and its jti reported (the local stack writes a revocation entry). Any other
-   * token (a refresh token) goes on to oidc-provider with the body it was sent.
+   * token (an opaque access token, a refresh token) goes on to oidc-provider with the body it was
+   * sent, which destroys it (the destroyed events above report an opaque access token).
    */
   async function revocation(request: http.IncomingMessage, response: http.ServerResponse, report: NonNullable<IssuerOptions['onRevocation']>): Promise<void> {
     const chunks: Buffer[] = [];

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CALENDAR_API, GEOCODING_API } from './clients.js';
 import { browserUserToken, clientCredentialsToken, type TokenResponse, userToken } from './token-client.js';
 
-const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME | --browser) [--scope SCOPES] [options]
+const HELP = `Usage: npm run token -- (--client NAME [--audience URL] | --user NAME | --browser) [--scope SCOPES] [--opaque] [options]
 
 Prints an access token from the local issuer (npm start must be running).
 
@@ -18,10 +18,16 @@ Prints an access token from the local issuer (npm start must be running).
                                                  the same, signing in yourself: prints the URL to
                                                  open (on stderr), catches the browser's redirect on
                                                  a loopback port of its own, exchanges the code
+  npm run token -- --client geocoding --opaque   an opaque client-credentials token (the authorizer
+                                                 checks it at the issuer: RFC 7662 introspection)
+  npm run token -- --user alice --scope "read write" --opaque
+                                                 an opaque user token for the calendar API
 Options:
   --scope SCOPES  the calendar scopes to ask for: "read" (the default) or "read write"
   --issuer URL    the local issuer (default http://127.0.0.1:$LOCAL_ISSUER_PORT/, port 4000;
                   npm start prints the export to use when it runs on another port)
+  --opaque        an opaque access token instead of a JWT: the same APIs and scopes, through the
+                  clients configured for opaque tokens (geocoding-backend-opaque, calendar-app-opaque)
   --json          print the whole token response, not just the access token
   -h, --help      this text
 
@@ -30,7 +36,7 @@ Add --silent after "npm run" to get only the token: TOKEN=$(npm run --silent tok
 const OPTIONS = {
   client: { type: 'string' }, user: { type: 'string' }, scope: { type: 'string', default: 'read' },
   audience: { type: 'string' }, issuer: { type: 'string' }, json: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false },
-  browser: { type: 'boolean', default: false },
+  browser: { type: 'boolean', default: false }, opaque: { type: 'boolean', default: false },
 } as const;
 let values: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; strict: true }>>['values'];
 try {
@@ -51,13 +57,14 @@ let response: TokenResponse;
 try {
   if (values.client !== undefined) {
     if (values.client !== 'geocoding' && values.client !== 'nogrant') throw new Error(`unknown client "${values.client}": use geocoding or nogrant (see --help)`);
-    response = await clientCredentialsToken(issuerUrl, values.client, values.audience ?? GEOCODING_API);
+    if (values.client === 'nogrant' && values.opaque) throw new Error('--opaque: only the geocoding client has an opaque twin (see --help)');
+    response = await clientCredentialsToken(issuerUrl, values.opaque ? 'geocodingOpaque' : values.client, values.audience ?? GEOCODING_API);
   } else if (values.user !== undefined) {
-    response = await userToken(issuerUrl, values.user, values.scope);
+    response = await userToken(issuerUrl, values.user, values.scope, undefined, values.opaque ? 'calendarOpaque' : 'calendar');
   } else {
     response = await browserUserToken(issuerUrl, values.scope, (url) => {
       process.stderr.write(`Open this URL in a browser, sign in (any lower-case name, password local-password) and allow access:\n\n  ${url}\n\nWaiting for the browser's redirect (5 minutes at most)…\n`);
-    });
+    }, undefined, values.opaque ? 'calendarOpaque' : 'calendar');
   }
 } catch (error) {
   const message = error instanceof Error ? error.message : String(error);
