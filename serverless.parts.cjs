@@ -6,6 +6,9 @@
 //   ${file(./serverless.parts.cjs):authIssuer}         the stage's issuer, required for anything but serverless offline
 //   ${file(./serverless.parts.cjs):revocationsTable}   revocations table properties from revocations-table.json
 //   ${file(./serverless.parts.cjs):authorizerTtl}      the authorizer result TTL: shorter when revocation is on
+//   ${file(./serverless.parts.cjs):introspection.*}    introspection's mode and literal secret, checked
+//   ${file(./serverless.parts.cjs):authorizerPolicies} the authorizer role's policies: the revocations
+//                                                       table, and introspection's secret when it is named
 const { readFileSync } = require('node:fs');
 const { isAbsolute, join, relative, sep } = require('node:path');
 
@@ -117,6 +120,63 @@ function authIssuer({ issuer, issuers, stage }) {
   return issuer;
 }
 
+/**
+ * Introspection's settings, checked when the stage is packaged rather than at the authorizer's
+ * first cold start: a mode it knows, a client, exactly one secret source, and a literal secret only
+ * under serverless offline (deployments name it in SSM or Secrets Manager; see serverless.yml).
+ */
+function introspection({ mode, clientId, secret, ssm, arn, stage }) {
+  const offline = process.argv.includes('offline');
+  if (!['', 'opaque', 'all'].includes(mode)) throw new Error(`params.${stage}.introspection is "${mode}": use opaque, all, or '' (off)`);
+  if (secret !== '' && !offline) {
+    throw new Error(`params.${stage}.introspectionClientSecret is set: a literal secret is for the local stack only. Put it in SSM Parameter Store (introspectionClientSecretSsm) or Secrets Manager (introspectionClientSecretArn).`);
+  }
+  if (mode !== '') {
+    if (clientId === '') throw new Error(`params.${stage}.introspection is "${mode}" but introspectionClientId is not set`);
+    const sources = [secret, ssm, arn].filter((value) => value !== '').length;
+    if (sources !== 1) throw new Error(`params.${stage}.introspection is "${mode}": set exactly one of introspectionClientSecretSsm, introspectionClientSecretArn (or, locally, introspectionClientSecret); ${sources} are set`);
+  }
+  return { mode, clientSecret: secret };
+}
+
+const SSM_NAME = /^[A-Za-z0-9_.\-/]+$/;
+const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
+
+/**
+ * The authorizer role's policies. The revocations table always (read only). With introspection's
+ * secret named, the one read it needs of it and nothing wider: ssm:GetParameter on the one
+ * parameter (a name is made an ARN of this account and region), secretsmanager:GetSecretValue on
+ * the one secret (a name matches its ARN's six-character suffix, `name-??????`, as AWS advises; a
+ * full ARN is used as it is).
+ */
+function authorizerPolicies({ ssm, arn, stage }) {
+  const policies = [{
+    PolicyName: 'revocations-read',
+    PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: { 'Fn::GetAtt': ['RevocationsTable', 'Arn'] } }] },
+  }];
+  if (ssm !== '') {
+    let resource;
+    if (ssm.startsWith('arn:')) resource = ssm;
+    else if (SSM_NAME.test(ssm)) resource = { 'Fn::Sub': `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:parameter/${ssm.replace(/^\//, '')}` };
+    else throw new Error(`params.${stage}.introspectionClientSecretSsm is "${ssm}": not an SSM parameter name or ARN`);
+    policies.push({
+      PolicyName: 'introspection-client-secret',
+      PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['ssm:GetParameter'], Resource: resource }] },
+    });
+  }
+  if (arn !== '') {
+    let resource;
+    if (arn.startsWith('arn:')) resource = arn;
+    else if (SECRET_NAME.test(arn)) resource = { 'Fn::Sub': `arn:\${AWS::Partition}:secretsmanager:\${AWS::Region}:\${AWS::AccountId}:secret:${arn}-??????` };
+    else throw new Error(`params.${stage}.introspectionClientSecretArn is "${arn}": not a Secrets Manager secret name or ARN`);
+    policies.push({
+      PolicyName: 'introspection-client-secret',
+      PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['secretsmanager:GetSecretValue'], Resource: resource }] },
+    });
+  }
+  return policies;
+}
+
 // The framework calls this once per reference in serverless.yml, and edits what it is given while
 // resolving variables inside it: the table is read once, the parts are built fresh every time.
 let routeTable;
@@ -132,6 +192,11 @@ module.exports = async ({ resolveVariable }) => {
     issuers: String((await resolveVariable('param:authIssuers')) ?? '').trim(),
     stage,
   };
+  const param = async (name) => String((await resolveVariable(`param:${name}`)) ?? '').trim();
+  const secretParams = {
+    mode: await param('introspection'), clientId: await param('introspectionClientId'), secret: await param('introspectionClientSecret'),
+    ssm: await param('introspectionClientSecretSsm'), arn: await param('introspectionClientSecretArn'), stage,
+  };
   return {
     events: eventsByFunction(table, ttl), routeTablePath: path, calendarTable: calendarTable(),
     revocationsTable: revocationsTable(),
@@ -141,6 +206,12 @@ module.exports = async ({ resolveVariable }) => {
     // A getter: only the reference that asks for the issuer checks it (and fails without one).
     get authIssuer() {
       return authIssuer(issuerParams);
+    },
+    get introspection() {
+      return introspection(secretParams);
+    },
+    get authorizerPolicies() {
+      return authorizerPolicies(secretParams);
     },
   };
 };

@@ -1,11 +1,13 @@
 /**
  * The whole stack on this machine: the issuer, DynamoDB (dynalite) and serverless offline running
- * the authorizer and both sample APIs. `npm start` and the end-to-end tests both use it.
+ * the authorizer (JWTs, and opaque tokens by introspection at the issuer) and both sample APIs.
+ * `npm start` and the end-to-end tests both use it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDb } from './dynamodb.js';
+import { CLIENTS } from './clients.js';
 import { startIssuer } from './issuer.js';
 import { createRevocationsTable } from './revocations.js';
 import { RevocationWriter } from '../lib/revocation/revocation-writer.js';
@@ -256,6 +258,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         calendarTable: tableName,
         revocationsTable,
         dynamodbEndpoint: dynamodb.endpoint,
+        // Opaque tokens (the *-opaque clients' access tokens) go to the issuer's RFC 7662
+        // endpoint, as the authorizer's client; on the loopback address, like the JWKS. The
+        // literal secret is the local one: deployments name an SSM parameter or a secret instead.
+        introspection: 'opaque',
+        introspectionEndpoint: new URL('token/introspection', issuer.url).href,
+        introspectionClientId: CLIENTS.authorizer.id,
+        introspectionClientSecret: CLIENTS.authorizer.secret,
       },
     });
     stops.push(offline.stop);

@@ -160,7 +160,14 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal((LocalSecondaryIndexes as { IndexName: string }[])[0]?.IndexName, 'byStart');
     assert.equal((fn('calendar')['Environment'] as { Variables: Record<string, string> }).Variables['CALENDAR_TABLE'], 'bearer-gate-dev-events');
     assert.equal(fn('geocoding')['Environment'], undefined);
-    assert.deepEqual(Object.keys((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables).sort(), ['AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI', 'AUTH_REVOCATION_ENDPOINT', 'AUTH_REVOCATION_TABLE']);
+    const authorizerEnv = (fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables;
+    assert.deepEqual(Object.keys(authorizerEnv).sort(), [
+      'AUTH_INTROSPECTION', 'AUTH_INTROSPECTION_AUTH_METHOD', 'AUTH_INTROSPECTION_CLIENT_ID', 'AUTH_INTROSPECTION_CLIENT_SECRET',
+      'AUTH_INTROSPECTION_CLIENT_SECRET_ARN', 'AUTH_INTROSPECTION_CLIENT_SECRET_SSM', 'AUTH_INTROSPECTION_ENDPOINT',
+      'AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI', 'AUTH_REVOCATION_ENDPOINT', 'AUTH_REVOCATION_TABLE',
+    ]);
+    // Introspection is off unless a stage turns it on.
+    for (const name of Object.keys(authorizerEnv).filter((key) => key.startsWith('AUTH_INTROSPECTION'))) assert.equal(authorizerEnv[name], '', name);
   });
 
   it('exports the authorizer ARN for other stacks', () => {
@@ -171,7 +178,7 @@ describe('serverless package: the generated CloudFormation', () => {
 
   it('contains no secret', () => {
     const text = JSON.stringify(template);
-    for (const secret of ['local-password', 'geocoding-backend-local-secret', 'no-grant-client-local-secret', 'BEGIN PRIVATE KEY', '"d":']) {
+    for (const secret of ['local-password', 'geocoding-backend-local-secret', 'no-grant-client-local-secret', 'geocoding-backend-opaque-local-secret', 'bearer-gate-authorizer-local-secret', 'BEGIN PRIVATE KEY', '"d":']) {
       assert.ok(!text.includes(secret), secret);
     }
     assert.ok(!/AKIA[0-9A-Z]{16}/.test(text), 'an AWS access key id');
@@ -228,6 +235,37 @@ describe('stages', () => {
     await assert.rejects(print('authIssuer=http://localhost:4000/'), failsWith(/"http:\/\/localhost:4000\/", a loopback address no deployed Lambda can reach/));
     const { stdout } = await print(`authIssuer=${ISSUER}`);
     assert.equal((JSON.parse(stdout) as { functions: { authorizer: { environment: Record<string, string> } } }).functions.authorizer.environment['AUTH_ISSUER'], ISSUER);
+  });
+
+  it('introspection\'s secret in SSM or Secrets Manager: the authorizer may read that one parameter or secret and nothing more; a literal secret never packages', async () => {
+    type Statement = { Effect: string; Action: string[]; Resource: unknown };
+    type Config = { functions: { authorizer: { environment: Record<string, string> } }; resources: { Resources: { AuthorizerRole: { Properties: { Policies: { PolicyName: string; PolicyDocument: { Statement: Statement[] } }[] } } } } };
+    const print = async (...params: string[]): Promise<Config> => JSON.parse((await run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'staging', '--format', 'json', ...[`authIssuer=${ISSUER}`, 'introspection=opaque', 'introspectionClientId=bearer-gate-authorizer', ...params].flatMap((param) => ['--param', param])], { cwd: service, env: serverlessEnv, timeout: 60_000 })).stdout) as Config;
+    const introspectionStatements = (config: Config): [string, string[], unknown][] => config.resources.Resources.AuthorizerRole.Properties.Policies
+      .filter((policy) => policy.PolicyName !== 'revocations-read')
+      .flatMap((policy) => policy.PolicyDocument.Statement.map((statement): [string, string[], unknown] => [statement.Effect, statement.Action, statement.Resource]));
+    const partition = 'arn:${AWS::Partition}';
+    const here = '${AWS::Region}:${AWS::AccountId}';
+
+    const ssmByName = await print('introspectionClientSecretSsm=/bearer-gate/staging/introspection-secret');
+    assert.deepEqual(introspectionStatements(ssmByName), [['Allow', ['ssm:GetParameter'], { 'Fn::Sub': `${partition}:ssm:${here}:parameter/bearer-gate/staging/introspection-secret` }]]);
+    assert.equal(ssmByName.functions.authorizer.environment['AUTH_INTROSPECTION'], 'opaque');
+    assert.equal(ssmByName.functions.authorizer.environment['AUTH_INTROSPECTION_CLIENT_SECRET_SSM'], '/bearer-gate/staging/introspection-secret');
+    const ssmArn = 'arn:aws:ssm:eu-west-1:123456789012:parameter/shared/introspection-secret';
+    assert.deepEqual(introspectionStatements(await print(`introspectionClientSecretSsm=${ssmArn}`)), [['Allow', ['ssm:GetParameter'], ssmArn]]);
+    // A secret's ARN ends in six random characters: a name matches exactly those, no more.
+    assert.deepEqual(introspectionStatements(await print('introspectionClientSecretArn=bearer-gate/introspection')), [['Allow', ['secretsmanager:GetSecretValue'], { 'Fn::Sub': `${partition}:secretsmanager:${here}:secret:bearer-gate/introspection-??????` }]]);
+    const secretArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bearer-gate/introspection-AbCdEf';
+    assert.deepEqual(introspectionStatements(await print(`introspectionClientSecretArn=${secretArn}`)), [['Allow', ['secretsmanager:GetSecretValue'], secretArn]]);
+
+    const failsWith = (pattern: RegExp) => (error: { stdout?: string; stderr?: string }) => {
+      assert.match(`${error.stdout}${error.stderr}`, pattern);
+      return true;
+    };
+    await assert.rejects(print('introspectionClientSecret=not-in-a-template'), failsWith(/a literal secret is for the local stack only/));
+    await assert.rejects(print(), failsWith(/set exactly one of introspectionClientSecretSsm, introspectionClientSecretArn/));
+    await assert.rejects(print(`introspectionClientSecretSsm=${ssmArn}`, `introspectionClientSecretArn=${secretArn}`), failsWith(/set exactly one of/));
+    await assert.rejects(print('introspection=sometimes'), failsWith(/params\.staging\.introspection is "sometimes"/));
   });
 
   it('a stage with its own route table gets exactly that table\'s routes on both APIs, and an authorizer built with it', async () => {
