@@ -106,7 +106,8 @@ export class TokenIntrospector {
     this.cache = new IntrospectionCache(options.cacheSize);
     this.requestJson = dependencies.requestJson ?? defaultRequestJson;
     this.loadSecret = dependencies.loadClientSecret ?? defaultLoadClientSecret;
-    this.now = dependencies.now ?? Date.now;
+    // Read at each call, not captured: a clock swapped later (fake timers) is the one used.
+    this.now = dependencies.now ?? (() => Date.now());
     this.onEvent = dependencies.onEvent;
   }
 

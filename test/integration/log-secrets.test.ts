@@ -74,6 +74,8 @@ const hostile: [ReasonCode, unknown][] = [
   ['token_not_yet_valid', rest(bearer(user({ nbf: now() + 3600 })))],
   ['iat_in_future', rest(bearer(user({ iat: now() + 3600 })))],
   ['claim_invalid', rest(bearer(user({ sub: 5 })))],
+  // A DPoP-bound token (RFC 9449 §6.1: cnf.jkt) replayed as a bearer token, without its proof.
+  ['dpop_proof_required', rest(bearer(user({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } })))],
   ['route_unknown', rest(bearer(user()), 'GET', '/calendar/v1/admin')],
   ['insufficient_scope', rest(bearer(user({ scope: 'read' })), 'POST')],
   ['token_use_unknown', rest(bearer(user({ client_id: undefined })))],
@@ -83,8 +85,9 @@ const hostile: [ReasonCode, unknown][] = [
 // Only a bug gives internal_error; nothing a caller sends may reach it, so no token is built for it.
 // issuer_not_allowed needs a route table whose APIs name their issuers, which routes.json (the
 // table this handler bundles) does not: test/integration/provider-matrix.test.ts covers it. The
-// revocation reasons need AUTH_REVOCATION_TABLE and a DynamoDB: test/integration/revocation.test.ts.
-const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable'];
+// revocation reasons need AUTH_REVOCATION_TABLE and a DynamoDB: test/integration/revocation.test.ts;
+// the introspection reasons an introspection endpoint: test/integration/introspection.test.ts.
+const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable', 'token_inactive', 'introspection_unavailable'];
 
 after(async () => {
   [process.stdout.write, process.stderr.write] = writes;
