@@ -22,6 +22,13 @@ export function introspectionProfile(profile: IssuerProfile): IssuerProfile {
     clientIdClaims: Object.freeze([...new Set(['client_id', ...profile.clientIdClaims])]),
     // A JOSE header `typ` does not exist here; token_type is checked instead.
     requireAccessTokenType: false,
+    // RFC 7662's `client_id` is in every answer, the user's tokens' too: it is the client (given as
+    // clientId), never the evidence of a machine token that the same claim is in a Keycloak
+    // service account's JWT. The kind is read from the rest of the answer.
+    kindOf: (payload, subject, clientId) => {
+      const { client_id: _clientId, ...rest } = payload;
+      return profile.kindOf(rest, subject, clientId);
+    },
   });
 }
 
