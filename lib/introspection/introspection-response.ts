@@ -16,7 +16,7 @@ const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:o
 
 /** The issuer's profile, reading RFC 7662's own members (`scope`, `client_id`) first. */
 export function introspectionProfile(profile: IssuerProfile): IssuerProfile {
-  return Object.freeze({
+  const read: IssuerProfile = {
     ...profile,
     scopeClaims: Object.freeze([...new Set(['scope' as const, ...profile.scopeClaims])]),
     clientIdClaims: Object.freeze([...new Set(['client_id', ...profile.clientIdClaims])]),
@@ -29,7 +29,8 @@ export function introspectionProfile(profile: IssuerProfile): IssuerProfile {
       const { client_id: _clientId, ...rest } = payload;
       return profile.kindOf(rest, subject, clientId);
     },
-  });
+  };
+  return Object.freeze(read);
 }
 
 /** A response the issuer's server could not have meant: not a verdict on the token (transient). */
