@@ -38,6 +38,7 @@ export const CONTENDER_NAMES = {
   oursLogged: 'ours + decision log/EMF line (cache off)',
   oursRevocation: 'ours + revocation on (warm list, cache off)',
   oursRevocationCached: 'ours + revocation on, same token (cache hit)',
+  oursIntrospectionCached: 'ours, opaque token by introspection (cache hit)',
   jose: 'jose jwtVerify + createRemoteJWKSet',
   awsJwtVerify: 'aws-jwt-verify (cacheJwks)',
   jsonwebtoken: 'jsonwebtoken + jwks-rsa',
@@ -140,6 +141,31 @@ function revocationEndpoint(issuer: string): Promise<string> {
   return revocationStore;
 }
 
+// One RFC 7662 endpoint for the introspection row: it knows one opaque token, active for an hour.
+const OPAQUE_TOKEN = 'bench-opaque-token-Ak3Hq9ZbV1xW0pLm7cR2sT5uY8n';
+let introspectionServer: Promise<string> | undefined;
+function introspectionEndpoint(issuer: string): Promise<string> {
+  introspectionServer ??= (async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('token');
+        const now = Math.floor(Date.now() / 1000);
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(token === OPAQUE_TOKEN
+          ? { active: true, iss: issuer, sub: 'alice', client_id: 'calendar-app', scope: 'read write', aud: AUDIENCE, iat: now, exp: now + 3600, token_type: 'Bearer' }
+          : { active: false }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    server.unref();
+    return `http://127.0.0.1:${(server.address() as { port: number }).port}/introspect`;
+  })();
+  return introspectionServer;
+}
+
 export async function createContenders(context: ContenderContext): Promise<Contender[]> {
   const { alg, tokens, issuer, jwksUri } = context;
   const events = tokens.map(requestEvent);
@@ -154,6 +180,11 @@ export async function createContenders(context: ContenderContext): Promise<Conte
   const revocation = { AUTH_REVOCATION_TABLE: 'bench-revocations', AUTH_REVOCATION_ENDPOINT: await revocationEndpoint(issuer) };
   const revoking = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '0' });
   const revokingCached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation-cache`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '1000' });
+  const introspecting = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-introspection`, {
+    ...base, AUTH_DECISION_CACHE_SIZE: '1000', AUTH_INTROSPECTION: 'opaque', AUTH_INTROSPECTION_ENDPOINT: await introspectionEndpoint(issuer),
+    AUTH_INTROSPECTION_CLIENT_ID: 'bench-authorizer', AUTH_INTROSPECTION_CLIENT_SECRET: 'bench-secret',
+  });
+  const opaqueEvent = requestEvent(OPAQUE_TOKEN);
   const jose = await importWithEnv<{ handler: Handler }>('./peers/jose.ts', alg, base);
   const awsJwtVerify = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify.ts', alg, base);
   const jsonwebtoken = await importWithEnv<{ handler: Handler }>('./peers/jsonwebtoken.ts', alg, base);
@@ -168,6 +199,8 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     // The list is refreshed in the background every 5 s while the rounds run, as in a busy container.
     handlerContender(CONTENDER_NAMES.oursRevocation, revoking.handler, events, tampered),
     { ...handlerContender(CONTENDER_NAMES.oursRevocationCached, revokingCached.handler, events, tampered), call: () => revokingCached.handler(events[0]!) },
+    // The opaque token is introspected once (check), then every call is an introspection cache hit.
+    { ...handlerContender(CONTENDER_NAMES.oursIntrospectionCached, introspecting.handler, [opaqueEvent], requestEvent(`${OPAQUE_TOKEN}x`)), call: () => introspecting.handler(opaqueEvent) },
     handlerContender(CONTENDER_NAMES.jose, jose.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.awsJwtVerify, awsJwtVerify.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.jsonwebtoken, jsonwebtoken.handler, events, tampered),

@@ -51,6 +51,11 @@ function parseJsonObject(segment: string, what: string): JsonObject {
   return value as JsonObject;
 }
 
+/** Whether `token` has the shape of a compact JWS (three base64url segments); decodes nothing. */
+export function isCompactJws(token: string): boolean {
+  return COMPACT_JWS.test(token);
+}
+
 /** A header is parsed once per distinct segment when the caller keeps a cache of them. */
 function parseHeader(segment: string, cache: LruCache<string, JsonObject> | undefined): JsonObject {
   const cached = cache?.get(segment);

@@ -3,7 +3,7 @@ import { AuthError } from '../errors.js';
 import { LruCache } from '../shared/lru-cache.js';
 import { type Algorithm, isLowS, isSupportedAlgorithm, verifySignature } from './algorithms.js';
 import { validateClaims } from './claims.js';
-import { type DecodedJwt, decodeJwt, type JsonObject } from './decode.js';
+import { type DecodedJwt, decodeJwt, isCompactJws, type JsonObject } from './decode.js';
 import { fetchJson as defaultFetchJson, type FetchJson } from './fetch-json.js';
 import { IssuerKeys, type JwksEvent, type JwksOptions } from './issuer-keys.js';
 import { type IssuerProfile, issuerProfile } from './issuer-profile.js';
@@ -159,6 +159,9 @@ export class TokenVerifier {
    */
   verifyNow(token: string): Verification | Promise<Verification> {
     if (token.length > this.options.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.options.maxTokenBytes} bytes`);
+    // Opaque tokens go straight to introspection, whose cache remembers them: the decoder's refusal
+    // (an exception) would cost more than the hit. No dot at all is the common case, and the cheapest test.
+    if (this.opaqueIssuer !== undefined && (!token.includes('.') || !isCompactJws(token))) return this.introspection!.check(this.opaqueIssuer, token);
     const remembered = this.verifiedTokens.lookup(token);
     if (remembered !== undefined) return remembered;
     let jwt: DecodedJwt;
