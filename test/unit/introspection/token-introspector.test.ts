@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { AuthError, type ReasonCode } from '../../../lib/errors.js';
 import type { ClientSecretSource, LoadClientSecret } from '../../../lib/introspection/client-secret.js';
@@ -30,6 +30,7 @@ interface Seen {
   url: string;
   headers: http.IncomingHttpHeaders;
   body: string;
+  socket: Socket;
 }
 
 type Handler = (request: Seen, response: http.ServerResponse) => void;
@@ -43,7 +44,7 @@ class IntrospectionServer {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const seen = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const seen = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), socket: request.socket };
       this.seen.push(seen);
       if (seen.url === '/.well-known/openid-configuration' && this.discovery !== undefined) {
         json(response, this.discovery);
@@ -448,6 +449,36 @@ describe('TokenIntrospector: failures end in a bounded refusal', () => {
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     await refused(check(introspector({ endpoint: `http://127.0.0.1:${port}/introspect` }), newToken()), 'introspection_unavailable', /ECONNREFUSED/);
+  });
+
+  it('a discovery server that never answers: refused within the deadline', async () => {
+    server.handler = () => undefined;
+    await refused(check(introspector({ endpoint: undefined }), newToken()), 'introspection_unavailable', /openid-configuration did not answer within 300 ms/);
+    assert.equal(server.introspections.length, 0);
+  });
+
+  it('a kept-alive socket the server dropped is retried once, on a new connection', async () => {
+    const served = new Set<Socket>();
+    server.handler = (seen, response) => {
+      // The second request on a connection finds it dead (a container thawed after the server closed it).
+      if (served.has(seen.socket)) {
+        seen.socket.destroy();
+        return;
+      }
+      served.add(seen.socket);
+      json(response, active());
+    };
+    const subject = introspector();
+    await check(subject, newToken());
+    assert.equal((await check(subject, newToken())).cached, false);
+    assert.equal(server.introspections.length, 3, 'the request on the dead socket, then its retry');
+    assert.equal(served.size, 2);
+  });
+
+  it('a connection dropped on a fresh socket is a failure, not retried', async () => {
+    server.handler = (seen) => seen.socket.destroy();
+    await refused(check(introspector(), newToken()), 'introspection_unavailable', /socket hang up|ECONNRESET/);
+    assert.equal(server.introspections.length, 1);
   });
 
   it('a redirect is a failure, not followed', async () => {
