@@ -35,17 +35,20 @@ function fromSecretString(id: string, value: string): string {
 
 export const loadClientSecret: LoadClientSecret = async (source, timeoutMs) => {
   if (source.kind === 'value') return source.value;
-  // Two attempts within the deadline: the SDK's retries must not outlast the authorizer's timeout.
-  const abortSignal = AbortSignal.timeout(timeoutMs);
+  // The deadline covers the call, not the import and client set-up before it (~0.5 s on a cold
+  // start), which no server can shorten. Two attempts at most: the SDK's retries must not outlast
+  // the authorizer's timeout.
   if (source.kind === 'ssm') {
     const { SSMClient, GetParameterCommand } = await import('@aws-sdk/client-ssm');
-    const answer = await new SSMClient({ maxAttempts: 2 }).send(new GetParameterCommand({ Name: source.name, WithDecryption: true }), { abortSignal });
+    const client = new SSMClient({ maxAttempts: 2 });
+    const answer = await client.send(new GetParameterCommand({ Name: source.name, WithDecryption: true }), { abortSignal: AbortSignal.timeout(timeoutMs) });
     const value = answer.Parameter?.Value;
     if (value === undefined || value === '') throw new Error(`SSM parameter ${source.name} has no value`);
     return value;
   }
   const { SecretsManagerClient, GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-  const answer = await new SecretsManagerClient({ maxAttempts: 2 }).send(new GetSecretValueCommand({ SecretId: source.id }), { abortSignal });
+  const client = new SecretsManagerClient({ maxAttempts: 2 });
+  const answer = await client.send(new GetSecretValueCommand({ SecretId: source.id }), { abortSignal: AbortSignal.timeout(timeoutMs) });
   if (answer.SecretString === undefined || answer.SecretString === '') throw new Error(`Secrets Manager secret ${source.id} has no SecretString (a binary secret cannot be a client secret)`);
   return fromSecretString(source.id, answer.SecretString);
 };

@@ -236,7 +236,7 @@ export class TokenIntrospector {
 
   private secretOf(state: IssuerIntrospection): Promise<string> {
     const { clientSecret, issuer } = state.client;
-    state.secret ??= this.loadSecret(clientSecret, this.options.timeoutMs).then((secret) => {
+    state.secret ??= withDeadline(this.loadSecret(clientSecret, this.options.timeoutMs), SECRET_DEADLINE_FACTOR * this.options.timeoutMs + SDK_LOAD_ALLOWANCE_MS).then((secret) => {
       if (clientSecret.kind !== 'value') this.onEvent?.({ type: 'introspection_secret_loaded', issuer, detail: `client secret read from ${describeSecretSource(clientSecret)}` });
       return secret;
     }, (error: unknown) => {
@@ -280,6 +280,20 @@ export class TokenIntrospector {
     }
     return agent;
   }
+}
+
+// A loader that never settles must not leave requests waiting: the SDK's own deadline covers the
+// call, and this one also the SDK's import and set-up on a cold start.
+const SECRET_DEADLINE_FACTOR = 2;
+const SDK_LOAD_ALLOWANCE_MS = 1000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** application/x-www-form-urlencoded, as RFC 6749 Appendix B has it (space as +). */

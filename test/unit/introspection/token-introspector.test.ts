@@ -626,6 +626,22 @@ describe('TokenIntrospector: the client secret', () => {
     assert.equal(calls, 2);
   });
 
+  it('a loader that never settles is cut off: the request is refused within a bound, and the next one loads again', { timeout: 10_000 }, async () => {
+    server.handler = answerActive();
+    let calls = 0;
+    const loadClientSecret: LoadClientSecret = (source) => {
+      calls += 1;
+      return calls === 1 ? new Promise<string>(() => undefined) : Promise.resolve(source.kind === 'ssm' ? SECRET : '');
+    };
+    const subject = introspector({ clientSecret: { kind: 'ssm', name: '/hangs' } }, {}, { loadClientSecret });
+    // 2 × 300 ms + 1 s for the SDK's load: bounded, whatever the loader does.
+    // Longer than check()'s own bound; the test's timeout bounds it.
+    await refused((async () => subject.check(server.base, newToken()))(), 'introspection_unavailable', /SSM parameter \/hangs: no answer within 1600 ms/);
+    clock += BACKOFF_MS;
+    assert.equal((await check(subject, newToken())).cached, false);
+    assert.equal(calls, 2);
+  });
+
   it('an unknown issuer is an internal error, not a request', () => {
     const subject = introspector();
     assert.throws(() => subject.check('https://unknown.example/', newToken()), (error: unknown) => error instanceof AuthError && error.code === 'internal_error');
