@@ -7,16 +7,17 @@ import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared
 import { embeddedMetrics } from '../lib/shared/metrics.js';
 import { parseRouteTable } from '../lib/authorizer/route-table.js';
 import { TokenVerifier } from '../lib/jwt/token-verifier.js';
-import { DynamoDbRevocationSource } from '../lib/revocation/dynamodb-revocation-source.js';
-import { RevocationRefresher } from '../lib/revocation/revocation-refresher.js';
-import { TokenIntrospector } from '../lib/introspection/token-introspector.js';
+import type { RevocationRefresher } from '../lib/revocation/revocation-refresher.js';
+import type { TokenIntrospector } from '../lib/introspection/token-introspector.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-authorizer'), level: logLevelFromEnv(process.env) });
 const config = loadConfig(process.env);
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
-const introspection = introspectionFrom(config);
+// Features that are off cost nothing: their code is a chunk of its own (serverless.yml: splitting),
+// loaded only when the configuration turns them on.
+const introspection = config.introspection === undefined ? undefined : await introspectionFrom(config);
 const verifier = new TokenVerifier(config, {
   introspection,
   onJwksEvent: (event) => {
@@ -30,16 +31,17 @@ const verifier = new TokenVerifier(config, {
 // still fail init, the route table right below (the fetch in flight then dies with the process).
 if (config.jwksPrefetch) verifier.prefetchKeys();
 const routes = parseRouteTable(routeTableDocument);
-const revocations = revocationsFrom(config);
+const revocations = config.revocation === undefined ? undefined : await revocationsFrom(config);
 const authorize = createAuthorizer({ config, routes, verifier, revocations });
 
 /**
  * Introspection (RFC 7662), when an issuer has it: its client secret is read (and its endpoint
  * discovered) now, at cold start, like the JWKS prefetch. Never the secret in a log line.
  */
-function introspectionFrom({ issuers, introspection: options, metrics }: typeof config): TokenIntrospector | undefined {
+async function introspectionFrom({ issuers, introspection: options, metrics }: typeof config): Promise<TokenIntrospector | undefined> {
   const clients = issuers.flatMap(({ introspection: client }) => (client === undefined ? [] : [client]));
   if (options === undefined || clients.length === 0) return undefined;
+  const { TokenIntrospector } = await import('../lib/introspection/token-introspector.js');
   const introspector = new TokenIntrospector(clients, options, {
     onEvent: (event) => {
       const failed = event.type === 'introspection_failed';
@@ -52,8 +54,11 @@ function introspectionFrom({ issuers, introspection: options, metrics }: typeof 
 }
 
 /** Revocation, when AUTH_REVOCATION_TABLE turns it on: its cold-start load starts now, like the JWKS. */
-function revocationsFrom({ revocation, maxTokenLifetimeSeconds }: typeof config): RevocationRefresher | undefined {
+async function revocationsFrom({ revocation, maxTokenLifetimeSeconds }: typeof config): Promise<RevocationRefresher | undefined> {
   if (revocation === undefined) return undefined;
+  const [{ DynamoDbRevocationSource }, { RevocationRefresher }] = await Promise.all([
+    import('../lib/revocation/dynamodb-revocation-source.js'), import('../lib/revocation/revocation-refresher.js'),
+  ]);
   const { tableName, endpoint, ...options } = revocation;
   // Logged at every cold start: what happens when the store cannot be reached is the operator's choice.
   logger.log(options.failOpen ? 'warn' : 'info', 'revocation_config', {
