@@ -159,8 +159,9 @@ export class TokenVerifier {
    */
   verifyNow(token: string): Verification | Promise<Verification> {
     if (token.length > this.options.maxTokenBytes) throw new AuthError('token_too_large', `token exceeds ${this.options.maxTokenBytes} bytes`);
-    // Opaque tokens go straight to introspection, whose cache remembers them: the decoder's refusal
-    // (an exception) would cost more than the hit. No dot at all is the common case, and the cheapest test.
+    // Tokens not shaped as a JWS (opaque values, JWEs) go to the issuer that introspects them,
+    // straight away: the decoder's refusal (an exception) would cost more than the cache hit. No
+    // dot at all is the common case, and the cheapest test.
     if (this.opaqueIssuer !== undefined && (!token.includes('.') || !isCompactJws(token))) return this.introspection!.check(this.opaqueIssuer, token);
     const remembered = this.verifiedTokens.lookup(token);
     if (remembered !== undefined) return remembered;
@@ -168,9 +169,8 @@ export class TokenVerifier {
     try {
       jwt = decodeJwt(token, this.headers);
     } catch (error) {
-      // Not a JWS at all (opaque, a JWE, or dots in an opaque value): the issuer that introspects
-      // such tokens is asked, if there is one.
-      if (this.opaqueIssuer !== undefined) return this.introspection!.check(this.opaqueIssuer, token);
+      // Shaped as a JWS but broken: a JWT gone wrong (or forged), not an opaque token, and no
+      // reason to hand the issuer a call per garbage string.
       if (error instanceof AuthError && error.code === 'token_not_jwt') throw new AuthError('token_not_jwt', `${error.message}.${this.opaqueHint}`);
       throw error;
     }

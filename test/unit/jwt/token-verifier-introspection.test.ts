@@ -84,6 +84,13 @@ describe('TokenVerifier: routing to introspection', () => {
     assert.deepEqual(introspection.checks, [{ issuer: server.issuer, token: JWE }]);
   });
 
+  it('JWS-shaped garbage (three segments that do not decode) is token_malformed, and the issuer is not asked', async () => {
+    const subject = verifier([jwtIssuer({ introspect: 'opaque' })]);
+    await rejectsWith(subject.verify('not.a.jwt'), 'token_malformed');
+    await rejectsWith(subject.verify(`${b64url({ alg: 'RS256' })}.bm90IGpzb24.c2ln`), 'token_malformed');
+    assert.deepEqual(introspection.checks, []);
+  });
+
   it('with "opaque", the issuer\'s own JWTs are still verified by signature', async () => {
     const subject = verifier([jwtIssuer({ introspect: 'opaque' })]);
     const verified = await subject.verify(signed(server.issuer));
