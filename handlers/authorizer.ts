@@ -9,6 +9,7 @@ import { parseRouteTable } from '../lib/authorizer/route-table.js';
 import { TokenVerifier } from '../lib/jwt/token-verifier.js';
 import type { RevocationRefresher } from '../lib/revocation/revocation-refresher.js';
 import type { TokenIntrospector } from '../lib/introspection/token-introspector.js';
+import type { DpopChecker } from '../lib/dpop/dpop-checker.js';
 
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
@@ -32,7 +33,32 @@ const verifier = new TokenVerifier(config, {
 if (config.jwksPrefetch) verifier.prefetchKeys();
 const routes = parseRouteTable(routeTableDocument);
 const revocations = config.revocation === undefined ? undefined : await revocationsFrom(config);
-const authorize = createAuthorizer({ config, routes, verifier, revocations });
+// DPoP's check loads with the first DPoP request, or now when the route table or a replay store
+// says DPoP is in use, so its first request does not wait for the module and the SDK.
+let dpopChecker: Promise<DpopChecker> | undefined;
+const dpop = () => (dpopChecker ??= dpopFrom(config));
+if (config.dpop.replay.tableName !== undefined || routes.apis.some(({ requireDpop }) => requireDpop)) dpop().catch(() => (dpopChecker = undefined));
+const authorize = createAuthorizer({ config, routes, verifier, revocations, dpop });
+
+/** The DPoP check (RFC 9449), with the fleet-wide replay store when AUTH_DPOP_REPLAY_TABLE names one. */
+async function dpopFrom({ dpop: settings, clockToleranceSeconds }: typeof config): Promise<DpopChecker> {
+  const { tableName, endpoint, ...replay } = settings.replay;
+  const [{ DpopChecker }, store] = await Promise.all([
+    import('../lib/dpop/dpop-checker.js'),
+    tableName === undefined ? undefined : import('../lib/dpop/dynamodb-replay-store.js').then(({ DynamoDbReplayStore }) => new DynamoDbReplayStore({ tableName, endpoint })),
+  ]);
+  // What happens when the store cannot be reached is the operator's choice: said once per container.
+  logger.log(tableName !== undefined && replay.containerOnlyWhenStoreDown ? 'warn' : 'info', 'dpop_config', {
+    replayStore: tableName ?? 'none (this container\'s memory only)',
+    whenStoreDown: tableName === undefined ? undefined : replay.containerOnlyWhenStoreDown ? 'accept on this container\'s memory (AUTH_DPOP_REPLAY_CONTAINER_ONLY=true)' : 'refuse (dpop_replay_unavailable)',
+    iatWindowSeconds: settings.iatWindowSeconds,
+  });
+  store?.prefetch();
+  return new DpopChecker({ algorithms: settings.algorithms, iatWindowSeconds: settings.iatWindowSeconds, clockToleranceSeconds, replay }, store, (event) => {
+    const emf = config.metrics.enabled ? embeddedMetrics(config.metrics.namespace, { service: logger.service }, { DpopReplayStoreFailures: 1 }, Date.now()) : undefined;
+    logger.log('warn', event.type, { detail: event.detail }, emf);
+  });
+}
 
 /**
  * Introspection (RFC 7662), when an issuer has it: its client secret is read (and its endpoint

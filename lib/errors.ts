@@ -31,8 +31,14 @@ export const REASON_CODES = [
   'token_not_yet_valid',
   'iat_in_future',
   'claim_invalid',
-  // A sender-constrained token (cnf.jkt: DPoP, RFC 9449) presented as a plain bearer token.
+  // DPoP (RFC 9449): a bound token (cnf.jkt) or a route that requires DPoP, without a proof; a proof
+  // that fails a check of §4.3; a proof seen before; a proof by another key than the token's, or a
+  // proof with a token bound to no key; the replay store could not be asked (transient).
   'dpop_proof_required',
+  'dpop_proof_invalid',
+  'dpop_proof_replayed',
+  'dpop_binding_mismatch',
+  'dpop_replay_unavailable',
   // Authorization of the requested route.
   'route_unknown',
   'insufficient_scope',

@@ -39,6 +39,8 @@ function acceptsIssuer(api: ApiDefinition, claims: TokenClaims): boolean {
 /** Whether a token for the route's API also has the route's kind and scopes. */
 function meetsRoute(route: Route, claims: TokenClaims): boolean {
   if (route.requireUser && claims.tokenUse !== 'user') return false;
+  // A bound token reaches the policy only with its proof checked (the authorizer refuses it otherwise).
+  if (route.api.requireDpop && claims.boundKey === undefined) return false;
   return route.grants.every((grant) => claims.scopes.has(grant));
 }
 
@@ -85,6 +87,7 @@ export function accessTo(route: Route | undefined, claims: TokenClaims, permissi
 
 function refusalReason(route: Route, claims: TokenClaims, permissions: Permissions): ReasonCode {
   if (!permissions.apis.has(route.api)) return isFor(route.api, claims) ? 'issuer_not_allowed' : 'audience_mismatch';
+  if (route.api.requireDpop && claims.boundKey === undefined) return 'dpop_proof_required';
   if (route.requireUser && claims.tokenUse === 'unknown') return 'token_use_unknown';
   if (route.requireUser && claims.tokenUse !== 'user') return 'user_token_required';
   return 'insufficient_scope';

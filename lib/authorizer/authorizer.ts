@@ -2,8 +2,9 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { AuthError, type ReasonCode } from '../errors.js';
 import type { TokenVerifier, Verification } from '../jwt/token-verifier.js';
 import { accessTo } from './access.js';
-import { parseBearerToken } from './bearer.js';
+import { type Credential, parseAuthorization } from './bearer.js';
 import type { AuthorizerConfig } from './config.js';
+import { dpopRequestOf } from './dpop-request.js';
 import { DecisionMemo, type Target } from './decision-memo.js';
 import { type AuthorizationRequest, normalizeEvent } from './events.js';
 import type { ExecuteApiArn } from './execute-api-arn.js';
@@ -39,16 +40,25 @@ export interface Decision {
   cached: boolean;
 }
 
+/** The DPoP proof check (lib/dpop's DpopChecker), as the authorizer uses it. */
+export interface DpopCheck {
+  check(proof: string, expected: { method: string; url: string; accessToken: string; boundKey: string; now: number }): void | Promise<void>;
+}
+
 export interface AuthorizerDependencies {
   config: AuthorizerConfig;
   routes: RouteTable;
   verifier: TokenVerifier;
   /** Revocation across the fleet, when it is on. */
   revocations?: RevocationRefresher | undefined;
+  /** Gives the DPoP check, loading it on first use: requests without DPoP never load it. */
+  dpop?: (() => DpopCheck | Promise<DpopCheck>) | undefined;
+  /** Milliseconds since the epoch. */
+  now?: () => number;
 }
 
 /** Refusals that say nothing about the token: the caller should retry, and nothing may be cached. */
-const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'revocation_unavailable', 'introspection_unavailable', 'internal_error']);
+const TRANSIENT: ReadonlySet<ReasonCode> = new Set<ReasonCode>(['jwks_unavailable', 'revocation_unavailable', 'introspection_unavailable', 'dpop_replay_unavailable', 'internal_error']);
 
 function refusal(
   request: AuthorizationRequest | undefined,
@@ -71,32 +81,66 @@ function refusal(
  * access to the requested route → policy. Every failure path, expected or not, ends in a refusal:
  * nothing here can turn an exception into an allow.
  */
-export function createAuthorizer({ config, routes, verifier, revocations }: AuthorizerDependencies) {
+export function createAuthorizer({ config, routes, verifier, revocations, dpop, now = () => Date.now() }: AuthorizerDependencies) {
   checkTableIssuers(routes, config.issuers);
   const memo = new DecisionMemo(routes);
+  let dpopCheck: DpopCheck | Promise<DpopCheck> | undefined;
 
-  const decide = (request: AuthorizationRequest, target: Target, verification: Verification): Decision => {
+  /** The verdict on the route, for a token whose binding (if any) has been checked. */
+  const judge = (request: AuthorizationRequest, target: Target, verification: Verification): Decision => {
+    const { claims, kid } = verification.verified;
+    const { permissions, context } = memo.grant(verification);
+    if (permissions.unserved === 'audience_mismatch') throw new AuthError('audience_mismatch', 'the token is for no API this gateway serves ("aud", or the client id where it stands in for one)');
+    if (permissions.unserved === 'issuer_not_allowed') throw new AuthError('issuer_not_allowed', `no API the token is for accepts tokens of ${claims.issuer}`);
+    const access = accessTo(target.route, claims, permissions, target.arn.method, target.arn.path);
+    return {
+      outcome: access.allowed ? 'allow' : 'deny',
+      reason: access.reason,
+      detail: undefined,
+      result: ownedResult(claims.subject, memo.document(target.arn.stagePrefix, permissions), context),
+      retryable: false,
+      api: request.api,
+      route: target.label,
+      sub: claims.subject,
+      clientId: claims.clientId,
+      kid,
+      cached: verification.cached,
+    };
+  };
+
+  /**
+   * RFC 9449 §7.1: a bound token only with the DPoP scheme and a proof by its key; the DPoP scheme
+   * only with a bound token. Undefined when nothing is left to wait for.
+   */
+  const checkBinding = (event: Record<string, unknown>, target: Target, credential: Credential, boundKey: string | undefined): void | Promise<void> => {
+    if (credential.scheme === 'bearer') {
+      if (boundKey !== undefined) throw new AuthError('dpop_proof_required', 'the token is bound to a DPoP key ("cnf.jkt") and was presented as a bearer token: send it as "Authorization: DPoP <token>" with a DPoP proof');
+      return undefined;
+    }
+    if (boundKey === undefined) throw new AuthError('dpop_binding_mismatch', 'the DPoP scheme with a token bound to no key (no "cnf.jkt"): a bearer token is sent as "Authorization: Bearer"');
+    if (dpop === undefined) throw new AuthError('internal_error', 'DPoP is not wired into this authorizer');
+    const { proof, method, url } = dpopRequestOf(event, target.arn, config.dpop);
+    const expected = { method, url, accessToken: credential.token, boundKey, now: Math.floor(now() / 1000) };
+    dpopCheck ??= dpop();
+    if (!(dpopCheck instanceof Promise)) return dpopCheck.check(proof, expected);
+    const loading = dpopCheck;
+    return loading.then((loaded) => {
+      dpopCheck = loaded;
+      return loaded.check(proof, expected);
+    }, (error: unknown) => {
+      // A failed load is not remembered: the next DPoP request loads again.
+      dpopCheck = undefined;
+      throw new AuthError('internal_error', `the DPoP check could not be loaded: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  };
+
+  const decide = (event: Record<string, unknown>, request: AuthorizationRequest, target: Target, credential: Credential, verification: Verification): Decision | Promise<Decision> => {
     try {
-      const { claims, kid } = verification.verified;
       // Every time, remembered or not: a token revoked since it was verified is refused now.
-      revocations?.check(claims);
-      const { permissions, context } = memo.grant(verification);
-      if (permissions.unserved === 'audience_mismatch') throw new AuthError('audience_mismatch', 'the token is for no API this gateway serves ("aud", or the client id where it stands in for one)');
-      if (permissions.unserved === 'issuer_not_allowed') throw new AuthError('issuer_not_allowed', `no API the token is for accepts tokens of ${claims.issuer}`);
-      const access = accessTo(target.route, claims, permissions, target.arn.method, target.arn.path);
-      return {
-        outcome: access.allowed ? 'allow' : 'deny',
-        reason: access.reason,
-        detail: undefined,
-        result: ownedResult(claims.subject, memo.document(target.arn.stagePrefix, permissions), context),
-        retryable: false,
-        api: request.api,
-        route: target.label,
-        sub: claims.subject,
-        clientId: claims.clientId,
-        kid,
-        cached: verification.cached,
-      };
+      revocations?.check(verification.verified.claims);
+      const bound = checkBinding(event, target, credential, verification.verified.claims.boundKey);
+      if (bound === undefined) return judge(request, target, verification);
+      return bound.then(() => judge(request, target, verification)).catch((error: unknown) => refusal(request, target.arn, error));
     } catch (error) {
       return refusal(request, target.arn, error);
     }
@@ -113,14 +157,16 @@ export function createAuthorizer({ config, routes, verifier, revocations }: Auth
       request = normalizeEvent(event);
       const target = memo.target(request.arn);
       arn = target.arn;
-      const token = parseBearerToken(request.authorization, config.maxTokenBytes);
-      const verification = verifier.verifyNow(token);
+      const credential = parseAuthorization(request.authorization, config.maxTokenBytes);
+      const verification = verifier.verifyNow(credential.token);
       const knownRequest = request;
       // The revocation list is current (no wait), or a refresh is awaited within its deadline.
       const current = revocations?.whenCurrent();
-      if (!(verification instanceof Promise) && current === undefined) return decide(request, target, verification);
+      // normalizeEvent accepted it: an object.
+      const raw = event as Record<string, unknown>;
+      if (!(verification instanceof Promise) && current === undefined) return decide(raw, request, target, credential, verification);
       return Promise.all([verification, current]).then(
-        ([value]) => decide(knownRequest, target, value),
+        ([value]) => decide(raw, knownRequest, target, credential, value),
         (error: unknown) => refusal(knownRequest, target.arn, error),
       );
     } catch (error) {

@@ -7,6 +7,7 @@ import { type IssuerConfig, parseTrustedIssuers } from './issuers-config.js';
 import type { RevocationOptions } from '../revocation/revocation-refresher.js';
 import type { IntrospectionOptions } from '../introspection/token-introspector.js';
 import { INTROSPECTION_OPTION_VARIABLES, INTROSPECTION_VARIABLES, introspectionOptions } from './introspection-config.js';
+import { DPOP_VARIABLES, type DpopConfig, dpopConfig } from './dpop-config.js';
 
 export type { Environment } from './env.js';
 export type { IssuerConfig } from './issuers-config.js';
@@ -24,6 +25,8 @@ export interface AuthorizerConfig extends TokenVerifierOptions {
   revocation: RevocationConfig | undefined;
   /** Introspection's timing and sizes; undefined when no issuer introspects. */
   introspection: IntrospectionOptions | undefined;
+  /** DPoP proofs (RFC 9449): always accepted; these say how they are checked. */
+  dpop: DpopConfig;
 }
 
 export interface RevocationConfig extends Omit<RevocationOptions, 'maxTokenLifetimeSeconds'> {
@@ -147,7 +150,7 @@ const KNOWN_VARIABLES = new Set([
   'AUTH_JWKS_COOLDOWN_SECONDS', 'AUTH_JWKS_TIMEOUT_MS', 'AUTH_JWKS_MAX_BYTES', 'AUTH_JWKS_MAX_AGE_SECONDS', 'AUTH_JWKS_SNAPSHOT',
   'AUTH_JWKS_PREFETCH', 'AUTH_DECISION_CACHE_SIZE', 'AUTH_LOG_LEVEL', 'AUTH_METRICS', 'AUTH_METRICS_NAMESPACE',
   'AUTH_REVOCATION_TABLE', 'AUTH_REVOCATION_REFRESH_SECONDS', 'AUTH_REVOCATION_MAX_STALENESS_SECONDS', 'AUTH_REVOCATION_FAIL_OPEN',
-  'AUTH_REVOCATION_TIMEOUT_MS', 'AUTH_REVOCATION_ENDPOINT', ...INTROSPECTION_VARIABLES, ...INTROSPECTION_OPTION_VARIABLES,
+  'AUTH_REVOCATION_TIMEOUT_MS', 'AUTH_REVOCATION_ENDPOINT', ...INTROSPECTION_VARIABLES, ...INTROSPECTION_OPTION_VARIABLES, ...DPOP_VARIABLES,
 ]);
 
 /** How many single-character edits turn one name into the other. */
@@ -203,5 +206,6 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     },
     revocation: revocationConfig(env),
     introspection: introspecting ? introspectionOptions(env, { clockToleranceSeconds, maxTokenLifetimeSeconds }) : undefined,
+    dpop: dpopConfig(env),
   };
 }

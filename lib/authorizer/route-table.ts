@@ -41,6 +41,8 @@ export interface ApiDefinition {
   shareAudience: boolean;
   /** Prepended to each route scope to give the scope the token carries (Cognito: "<resource server>/"). */
   scopePrefix: string | undefined;
+  /** Only DPoP-bound tokens (RFC 9449), each request with its proof; bearer tokens are refused. */
+  requireDpop: boolean;
   /**
    * The function of this service that serves the API (serverless.yml builds its routes from the
    * table); absent for an API another stack serves behind the exported authorizer.
@@ -87,7 +89,7 @@ function parseSegments(path: string, where: string): Route['segments'] {
   });
 }
 
-const API_KEYS = new Set(['name', 'audience', 'audiences', 'clientIds', 'issuers', 'shareAudience', 'scopePrefix', 'function', 'routes']);
+const API_KEYS = new Set(['name', 'audience', 'audiences', 'clientIds', 'issuers', 'shareAudience', 'scopePrefix', 'requireDpop', 'function', 'routes']);
 
 /** An optional array of non-empty, distinct strings. */
 function stringList(api: Record<string, unknown>, key: string, where: string, what: string): string[] | undefined {
@@ -167,8 +169,9 @@ export function parseRouteTable(document: unknown): RouteTable {
       throw new RouteTableError(where, '"audience" must be a non-empty string (the API identifier tokens carry in "aud"), or give "audiences" or "clientIds"');
     }
     const issuers = stringList(rawApi, 'issuers', where, 'the "iss" values whose tokens this API accepts');
-    const { shareAudience = false, scopePrefix } = rawApi;
+    const { shareAudience = false, scopePrefix, requireDpop = false } = rawApi;
     if (typeof shareAudience !== 'boolean') throw new RouteTableError(where, '"shareAudience" must be true or false');
+    if (typeof requireDpop !== 'boolean') throw new RouteTableError(where, '"requireDpop" must be true or false');
     if (scopePrefix !== undefined && (typeof scopePrefix !== 'string' || !SCOPE_TOKEN.test(scopePrefix))) {
       throw new RouteTableError(where, '"scopePrefix" must be a non-empty run of scope-token characters, e.g. "https://api.example.com/calendar/"');
     }
@@ -177,7 +180,7 @@ export function parseRouteTable(document: unknown): RouteTable {
     }
     if (!Array.isArray(rawRoutes) || rawRoutes.length === 0) throw new RouteTableError(where, '"routes" must be a non-empty array');
     const api: ApiDefinition = {
-      name, audiences, clientIds, issuers, shareAudience, scopePrefix,
+      name, audiences, clientIds, issuers, shareAudience, scopePrefix, requireDpop,
       ...(functionName === undefined ? {} : { function: functionName }), routes: [],
     };
     rawRoutes.forEach((rawRoute: unknown, routeIndex: number) => {

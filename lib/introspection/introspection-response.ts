@@ -12,7 +12,7 @@ import { opaqueTokenId } from './opaque-token-id.js';
 // RFC 7662 §2.2 token_type is an RFC 6749 §7.1 access token type; some servers write the RFC 8693
 // URI or the hint's spelling instead. A refresh token (which oidc-provider answers with no
 // token_type, Keycloak with "typ": "Refresh") must never pass for an access token.
-const ACCESS_TOKEN_TYPES = new Set(['bearer', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
+const ACCESS_TOKEN_TYPES = new Set(['bearer', 'dpop', 'access_token', 'urn:ietf:params:oauth:token-type:access_token']);
 
 /** The issuer's profile, reading RFC 7662's own members (`scope`, `client_id`) first. */
 export function introspectionProfile(profile: IssuerProfile): IssuerProfile {
@@ -54,9 +54,6 @@ export function claimsFromIntrospection(response: unknown, token: string, rules:
   if (tokenType === undefined) {
     throw new AuthError('typ_invalid', 'the active response has no "token_type": refresh tokens are answered so (oidc-provider), and an access token is required');
   }
-  if (typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop') {
-    throw new AuthError('dpop_proof_required', 'the issuer says the token is DPoP-bound ("token_type": "DPoP", RFC 9449), and it was presented as a bearer token');
-  }
   if (typeof tokenType !== 'string' || !ACCESS_TOKEN_TYPES.has(tokenType.toLowerCase())) {
     throw new AuthError('typ_invalid', `"token_type" is ${JSON.stringify(tokenType)}, not an access token type (Bearer)`);
   }
@@ -66,6 +63,10 @@ export function claimsFromIntrospection(response: unknown, token: string, rules:
   // Without `sub`, the token has no resource owner: RFC 9068 §2.2 names the client in `sub` then.
   if (payload['sub'] === undefined && typeof payload['client_id'] === 'string') payload['sub'] = payload['client_id'];
   const claims = validateClaims(payload, rules);
+  // A DPoP token names its key in cnf.jkt (RFC 9449 §6.2); without it, no proof could be checked.
+  if (typeof tokenType === 'string' && tokenType.toLowerCase() === 'dpop' && claims.boundKey === undefined) {
+    throw new AuthError('claim_invalid', 'the issuer says the token is DPoP-bound ("token_type": "DPoP") but names no key ("cnf.jkt")');
+  }
   // A response without `jti` (oidc-provider leaves it out when it equals the token) is identified
   // by the token's hash: a revocation of one opaque token never needs the token itself.
   return claims.tokenId === undefined ? { ...claims, tokenId: opaqueTokenId(token) } : claims;

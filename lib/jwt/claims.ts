@@ -24,6 +24,11 @@ export interface TokenClaims {
   issuedAt?: number | undefined;
   /** `jti`, when the token has one: one token is revoked by (`iss`, `jti`). */
   tokenId?: string | undefined;
+  /**
+   * `cnf.jkt`: the token is bound to this key (RFC 9449), and works only with a DPoP proof signed
+   * by it. Undefined for a bearer token.
+   */
+  boundKey?: string | undefined;
 }
 
 export interface ClaimRules {
@@ -82,12 +87,18 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
   if (idToken !== undefined) throw new AuthError('id_token_presented', `an ID token, not an access token: ${idToken}`);
   if (invalid !== undefined) throw new AuthError('claim_invalid', invalid);
 
-  // RFC 7800 confirmation: the token only works together with proof of a key. A bearer check
-  // cannot see that proof, so honouring such a token as a bearer token would drop the binding.
+  // RFC 7800 confirmation: the token only works together with proof of a key. DPoP's (RFC 9449
+  // §6.1, `jkt`) is checked by the authorizer with the request's proof; any other method (mTLS,
+  // RFC 8705) cannot be seen from here, and honouring the token without it would drop the binding.
   const cnf = payload['cnf'];
+  let boundKey: string | undefined;
   if (cnf !== undefined) {
-    if (typeof cnf === 'object' && cnf !== null && 'jkt' in cnf) throw new AuthError('dpop_proof_required', 'the token is bound to a DPoP key ("cnf.jkt", RFC 9449) and was presented as a bearer token, without a proof');
-    throw new AuthError('claim_invalid', `the token is sender-constrained ("cnf" with ${typeof cnf === 'object' && cnf !== null ? Object.keys(cnf).map((key) => `"${key}"`).join(', ') || 'no member' : JSON.stringify(cnf)}) in a way this authorizer cannot check (mTLS-bound tokens, RFC 8705)`);
+    const members = typeof cnf === 'object' && cnf !== null && !Array.isArray(cnf) ? Object.keys(cnf) : [];
+    const jkt = members.length === 1 && members[0] === 'jkt' ? (cnf as JsonObject)['jkt'] : undefined;
+    if (typeof jkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(jkt)) {
+      throw new AuthError('claim_invalid', `the token is sender-constrained ("cnf" with ${members.map((key) => `"${key}"`).join(', ') || JSON.stringify(cnf)}) in a way this authorizer cannot check: only DPoP's "jkt" (a SHA-256 JWK thumbprint) is`);
+    }
+    boundKey = jkt;
   }
 
   const aud = payload['aud'];
@@ -116,5 +127,6 @@ export function validateClaims(payload: JsonObject, rules: ClaimRules): TokenCla
     clientAudience: profile.clientIdAsAudience ? clientId : undefined,
     issuedAt,
     tokenId: optionalString(payload, 'jti'),
+    boundKey,
   };
 }

@@ -5,6 +5,7 @@ import { REASON_CODES, type ReasonCode } from '../../lib/errors.js';
 import { JwksServer } from '../helpers/jwks-server.js';
 import { b64url, clientClaims, GEOCODING_AUDIENCE, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
 import { arnFor } from '../helpers/policy.js';
+import { dpopProof, thumbprintOf } from '../helpers/dpop.js';
 
 // Every reason code the handler can give, each reached by a token or event built for it, and every
 // success path; then all the process wrote (stdout and stderr) is searched for any piece of any
@@ -51,6 +52,21 @@ const bearer = (payload: Record<string, unknown>, header: Record<string, unknown
 const user = (overrides: Record<string, unknown> = {}) => userClaims(server.issuer, overrides);
 const now = () => Math.floor(Date.now() / 1000);
 
+// DPoP: a client key, a token bound to it, and REST events that carry a proof and the request URL.
+const clientKey = generateTestKey('ES256');
+const boundToken = signJwt(key, user({ cnf: { jkt: thumbprintOf(clientKey) } }), {});
+const DOMAIN = 'abc123.execute-api.eu-west-1.amazonaws.com';
+const dpopRest = (token: string, proof: string | undefined) => {
+  given.push(`DPoP ${token}`);
+  if (proof !== undefined) given.push(proof);
+  return {
+    ...rest(undefined), headers: { Authorization: `DPoP ${token}`, ...(proof === undefined ? {} : { DPoP: proof }) },
+    requestContext: { domainName: DOMAIN, path: '/prod/calendar/v1/events' },
+  };
+};
+const proofFor = (token: string) => dpopProof(clientKey, { htm: 'GET', htu: `https://${DOMAIN}/prod/calendar/v1/events`, token });
+const replayedProof = proofFor(boundToken);
+
 const hostile: [ReasonCode, unknown][] = [
   ['token_missing', rest(undefined)],
   ['scheme_invalid', rest('Basic dXNlcjpwYXNzd29yZA==')],
@@ -81,13 +97,18 @@ const hostile: [ReasonCode, unknown][] = [
   ['token_use_unknown', rest(bearer(user({ client_id: undefined })))],
   ['user_token_required', rest(bearer(clientClaims(server.issuer, { aud: [GEOCODING_AUDIENCE, 'https://api.example.com/calendar/v1/'] })))],
   ['event_invalid', { type: 'REQUEST', headers: { Authorization: bearer(user()) } }],
+  ['dpop_proof_invalid', dpopRest(boundToken, undefined)],
+  ['dpop_binding_mismatch', dpopRest(signJwt(key, user()), proofFor(boundToken))],
+  // Used once (allowed) just below, before the hostile requests run.
+  ['dpop_proof_replayed', dpopRest(boundToken, replayedProof)],
 ];
 // Only a bug gives internal_error; nothing a caller sends may reach it, so no token is built for it.
 // issuer_not_allowed needs a route table whose APIs name their issuers, which routes.json (the
 // table this handler bundles) does not: test/integration/provider-matrix.test.ts covers it. The
 // revocation reasons need AUTH_REVOCATION_TABLE and a DynamoDB: test/integration/revocation.test.ts;
 // the introspection reasons an introspection endpoint: test/integration/introspection.test.ts.
-const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable', 'token_inactive', 'introspection_unavailable'];
+// The DPoP replay store's outage needs a store: test/integration/dpop.test.ts.
+const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable', 'token_inactive', 'introspection_unavailable', 'dpop_replay_unavailable'];
 
 after(async () => {
   [process.stdout.write, process.stderr.write] = writes;
@@ -96,6 +117,8 @@ after(async () => {
 
 describe('every rejection path and every success path, and never a token in the output', () => {
   it('each reason code is given for the hostile request built for it', async () => {
+    // The proof the replay entry sends again, used once first: allowed.
+    assert.equal((await handler(dpopRest(boundToken, replayedProof))).policyDocument.Statement[0]?.Effect, 'Allow');
     for (const [expected, event] of hostile) {
       const mark = output.length;
       await handler(event).catch(() => undefined);

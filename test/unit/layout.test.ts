@@ -10,7 +10,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 
 const root = resolve(new URL('../..', import.meta.url).pathname);
 
-type Room = 'errors' | 'shared' | 'jwt' | 'revocation' | 'introspection' | 'authorizer' | 'samples' | 'authorizer-handler' | 'sample-handler';
+type Room = 'errors' | 'shared' | 'jwt' | 'revocation' | 'introspection' | 'dpop' | 'authorizer' | 'samples' | 'authorizer-handler' | 'sample-handler';
 
 /** Rooms each room may import from (its own is always allowed). */
 const MAY_IMPORT: Record<Room, readonly Room[]> = {
@@ -20,9 +20,11 @@ const MAY_IMPORT: Record<Room, readonly Room[]> = {
   revocation: ['shared', 'errors'],
   // Introspection reads an answer with the JWT claim rules and fetches as the JWKS does.
   introspection: ['jwt', 'shared', 'errors'],
-  authorizer: ['jwt', 'revocation', 'introspection', 'shared', 'errors'],
+  // DPoP proofs are JWSs: decoded and verified with the JWT room's primitives.
+  dpop: ['jwt', 'shared', 'errors'],
+  authorizer: ['jwt', 'revocation', 'introspection', 'dpop', 'shared', 'errors'],
   samples: ['shared'],
-  'authorizer-handler': ['authorizer', 'jwt', 'revocation', 'introspection', 'shared', 'errors'],
+  'authorizer-handler': ['authorizer', 'jwt', 'revocation', 'introspection', 'dpop', 'shared', 'errors'],
   'sample-handler': ['samples', 'shared'],
 };
 
@@ -33,14 +35,14 @@ const MAY_IMPORT: Record<Room, readonly Room[]> = {
 const AUTHORIZER_PACKAGES = /^(node:|aws-lambda$|#route-table$)/;
 const REVOCATION_PACKAGES = /^(node:|@aws-sdk\/client-dynamodb$)/;
 const INTROSPECTION_PACKAGES = /^(node:|@aws-sdk\/client-(ssm|secrets-manager)$)/;
-const AUTHORIZER_ROOMS: readonly Room[] = ['errors', 'shared', 'jwt', 'revocation', 'introspection', 'authorizer', 'authorizer-handler'];
+const AUTHORIZER_ROOMS: readonly Room[] = ['errors', 'shared', 'jwt', 'revocation', 'introspection', 'dpop', 'authorizer', 'authorizer-handler'];
 
 function roomOf(file: string): Room | undefined {
   if (file === 'lib/errors.ts') return 'errors';
   if (file === 'handlers/authorizer.ts') return 'authorizer-handler';
   if (file.startsWith('handlers/')) return 'sample-handler';
   const top = file.split('/')[1];
-  return top === 'shared' || top === 'jwt' || top === 'revocation' || top === 'introspection' || top === 'authorizer' || top === 'samples' ? top : undefined;
+  return top === 'shared' || top === 'jwt' || top === 'revocation' || top === 'introspection' || top === 'dpop' || top === 'authorizer' || top === 'samples' ? top : undefined;
 }
 
 interface SourceFile {
@@ -61,12 +63,12 @@ function layoutViolations(files: readonly SourceFile[]): string[] {
   for (const { path, text } of files) {
     const room = roomOf(path);
     if (room === undefined) {
-      violations.push(`${path}: in no room (lib/authorizer, lib/jwt, lib/revocation, lib/introspection, lib/shared, lib/samples, lib/errors.ts or handlers/)`);
+      violations.push(`${path}: in no room (lib/authorizer, lib/jwt, lib/revocation, lib/introspection, lib/dpop, lib/shared, lib/samples, lib/errors.ts or handlers/)`);
       continue;
     }
     for (const specifier of specifiersOf(text)) {
       if (!specifier.startsWith('.')) {
-        if (AUTHORIZER_ROOMS.includes(room) && !(room === 'revocation' ? REVOCATION_PACKAGES : room === 'introspection' ? INTROSPECTION_PACKAGES : AUTHORIZER_PACKAGES).test(specifier)) {
+        if (AUTHORIZER_ROOMS.includes(room) && !(room === 'revocation' || room === 'dpop' ? REVOCATION_PACKAGES : room === 'introspection' ? INTROSPECTION_PACKAGES : AUTHORIZER_PACKAGES).test(specifier)) {
           violations.push(`${path} → ${specifier}: the authorizer takes no runtime package`);
         }
         continue;
@@ -129,7 +131,7 @@ describe('layout: imports cross rooms in one direction only', () => {
     ]);
     assert.deepEqual(found, [
       'lib/jwt/decode.ts → jose: the authorizer takes no runtime package',
-      'lib/misc.ts: in no room (lib/authorizer, lib/jwt, lib/revocation, lib/introspection, lib/shared, lib/samples, lib/errors.ts or handlers/)',
+      'lib/misc.ts: in no room (lib/authorizer, lib/jwt, lib/revocation, lib/introspection, lib/dpop, lib/shared, lib/samples, lib/errors.ts or handlers/)',
     ]);
   });
 });

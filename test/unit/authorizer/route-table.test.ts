@@ -278,7 +278,7 @@ describe('route table: what a table may hold, entry by entry', () => {
   });
 
   it('settings: unknown keys are refused, listing the known ones; "$" keys are comments', () => {
-    refusedAs(one([route('GET', '/a')], { audeince: 'x' }), 'route table apis[0]: "audeince" is not a setting of an API; use name, audience, audiences, clientIds, issuers, shareAudience, scopePrefix, function, routes');
+    refusedAs(one([route('GET', '/a')], { audeince: 'x' }), 'route table apis[0]: "audeince" is not a setting of an API; use name, audience, audiences, clientIds, issuers, shareAudience, scopePrefix, requireDpop, function, routes');
     assert.equal(parseRouteTable(one([route('GET', '/a')], { $comment: 'served by another stack' })).apis.length, 1);
   });
 

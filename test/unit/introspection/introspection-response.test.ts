@@ -92,14 +92,16 @@ describe('claimsFromIntrospection: the token type', () => {
     assert.throws(() => claimsFromIntrospection({ ...keycloakRefresh, token_type: 'Bearer' }, TOKEN, rules('keycloak')), refusedWith('claim_invalid', /Refresh/));
   });
 
-  it('token_type DPoP is dpop_proof_required', () => {
+  it('token_type DPoP names the key it is bound to (the authorizer then requires its proof); without cnf.jkt it is claim_invalid', () => {
+    const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I';
     for (const tokenType of ['DPoP', 'dpop']) {
-      assert.throws(() => claimsFromIntrospection(oidcProviderAccess({ token_type: tokenType }), TOKEN, rules()), refusedWith('dpop_proof_required'));
+      assert.equal(claimsFromIntrospection(oidcProviderAccess({ token_type: tokenType, cnf: { jkt } }), TOKEN, rules()).boundKey, jkt);
+      assert.throws(() => claimsFromIntrospection(oidcProviderAccess({ token_type: tokenType }), TOKEN, rules()), refusedWith('claim_invalid', /cnf\.jkt/));
     }
   });
 
-  it('a Bearer answer with cnf.jkt is dpop_proof_required; another cnf is claim_invalid', () => {
-    assert.throws(() => claimsFromIntrospection(oidcProviderAccess({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } }), TOKEN, rules()), refusedWith('dpop_proof_required'));
+  it('a Bearer answer with cnf.jkt is bound all the same; another cnf is claim_invalid', () => {
+    assert.equal(claimsFromIntrospection(oidcProviderAccess({ cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } }), TOKEN, rules()).boundKey, '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I');
     assert.throws(() => claimsFromIntrospection(oidcProviderAccess({ cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } }), TOKEN, rules()), refusedWith('claim_invalid', /x5t#S256/));
   });
 });

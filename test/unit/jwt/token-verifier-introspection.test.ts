@@ -181,10 +181,14 @@ describe('TokenVerifier: construction with introspection', () => {
   });
 });
 
-describe('TokenVerifier: sender-constrained JWTs presented as Bearer', () => {
-  it('cnf.jkt (DPoP) signed by a trusted key is dpop_proof_required', async () => {
+describe('TokenVerifier: sender-constrained JWTs', () => {
+  it('cnf.jkt (DPoP) gives the key the token is bound to; a malformed jkt or a second member is claim_invalid', async () => {
     const subject = verifier([jwtIssuer()], null);
-    await rejectsWith(subject.verify(signed(server.issuer, { cnf: { jkt: '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I' } })), 'dpop_proof_required');
+    const jkt = '0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I';
+    assert.equal((await subject.verify(signed(server.issuer, { cnf: { jkt } }))).claims.boundKey, jkt);
+    await rejectsWith(subject.verify(signed(server.issuer, { cnf: { jkt: 'short' } })), 'claim_invalid');
+    await rejectsWith(subject.verify(signed(server.issuer, { cnf: { jkt, 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'claim_invalid');
+    await rejectsWith(subject.verify(signed(server.issuer, { cnf: 'jkt' })), 'claim_invalid');
   });
 
   it('another confirmation method (mTLS, x5t#S256) is claim_invalid', async () => {
@@ -192,8 +196,10 @@ describe('TokenVerifier: sender-constrained JWTs presented as Bearer', () => {
     await rejectsWith(subject.verify(signed(server.issuer, { cnf: { 'x5t#S256': 'bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2' } })), 'claim_invalid', /x5t#S256/);
   });
 
-  it('the same token without cnf is accepted', async () => {
+  it('the same token without cnf is accepted, bound to no key', async () => {
     const subject = verifier([jwtIssuer()], null);
-    assert.equal((await subject.verify(signed(server.issuer))).claims.subject, 'usr_123');
+    const verified = await subject.verify(signed(server.issuer));
+    assert.equal(verified.claims.subject, 'usr_123');
+    assert.equal(verified.claims.boundKey, undefined);
   });
 });
