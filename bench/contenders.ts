@@ -39,6 +39,8 @@ export const CONTENDER_NAMES = {
   oursRevocation: 'ours + revocation on (warm list, cache off)',
   oursRevocationCached: 'ours + revocation on, same token (cache hit)',
   oursIntrospectionCached: 'ours, opaque token by introspection (cache hit)',
+  floorDpop: 'floor + DPoP proof (two crypto.verify)',
+  oursDpop: 'ours + DPoP proof (token and proof checked, cache off)',
   jose: 'jose jwtVerify + createRemoteJWKSet',
   awsJwtVerify: 'aws-jwt-verify (cacheJwks)',
   jsonwebtoken: 'jsonwebtoken + jwks-rsa',
@@ -166,6 +168,44 @@ function introspectionEndpoint(issuer: string): Promise<string> {
   return introspectionServer;
 }
 
+// DPoP: one client key (ES256, as clients use), tokens bound to it, and a proof for every call (a
+// proof is accepted once).
+const DPOP_DOMAIN = 'abc123.execute-api.eu-west-1.amazonaws.com';
+const DPOP_URL = `https://${DPOP_DOMAIN}/prod/calendar/v1/events`;
+
+interface DpopFixture {
+  events: RequestEvent[];
+  /** Token signing input and signature, proof signing input and signature, per call. */
+  parts: { token: { input: Buffer; signature: Buffer }; proof: { input: Buffer; signature: Buffer } }[];
+  clientKey: import('node:crypto').KeyObject;
+}
+
+async function dpopFixture(context: ContenderContext, calls: number): Promise<DpopFixture> {
+  const { generateTestKey, signJwt, userClaims } = await import('../test/helpers/jwt.js');
+  const { dpopProof, thumbprintOf } = await import('../test/helpers/dpop.js');
+  const client = generateTestKey('ES256', 'bench-dpop-client');
+  const now = Math.floor(Date.now() / 1000);
+  const pool = Math.min(context.tokens.length, 500);
+  const tokens = Array.from({ length: pool }, (_, index) => signJwt(context.key, userClaims(context.issuer, { sub: `usr_${index}`, iat: now, exp: now + 7200, cnf: { jkt: thumbprintOf(client) } })));
+  const split = (jws: string) => {
+    const dot = jws.lastIndexOf('.');
+    return { input: Buffer.from(jws.slice(0, dot)), signature: Buffer.from(jws.slice(dot + 1), 'base64url') };
+  };
+  const events: RequestEvent[] = [];
+  const parts: DpopFixture['parts'] = [];
+  for (let call = 0; call < calls; call += 1) {
+    const token = tokens[call % pool]!;
+    const proof = dpopProof(client, { htm: 'GET', htu: DPOP_URL, token });
+    const authorization = `DPoP ${token}`;
+    events.push({
+      type: 'REQUEST', methodArn: METHOD_ARN, headers: { Authorization: authorization, DPoP: proof }, multiValueHeaders: { Authorization: [authorization], DPoP: [proof] },
+      requestContext: { domainName: DPOP_DOMAIN, path: '/prod/calendar/v1/events' },
+    } as RequestEvent);
+    parts.push({ token: split(token), proof: split(proof) });
+  }
+  return { events, parts, clientKey: client.publicKey };
+}
+
 export async function createContenders(context: ContenderContext): Promise<Contender[]> {
   const { alg, tokens, issuer, jwksUri } = context;
   const events = tokens.map(requestEvent);
@@ -185,6 +225,15 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     AUTH_INTROSPECTION_CLIENT_ID: 'bench-authorizer', AUTH_INTROSPECTION_CLIENT_SECRET: 'bench-secret',
   });
   const opaqueEvent = requestEvent(OPAQUE_TOKEN);
+  const dpopCalls = 9_000;
+  const dpop = await dpopFixture(context, dpopCalls);
+  const dpopHandler = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-dpop`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
+  const tokenKey = createPublicKey({ key: context.key.jwk as JsonWebKey, format: 'jwk' });
+  const tokenOptions: VerifyKeyObjectInput = alg === 'RS256' ? { key: tokenKey, padding: constants.RSA_PKCS1_PADDING } : { key: tokenKey, dsaEncoding: 'ieee-p1363' };
+  const proofOptions: VerifyKeyObjectInput = { key: dpop.clientKey, dsaEncoding: 'ieee-p1363' };
+  // Each call takes the next proof: the rounds' indexes repeat, proofs may not.
+  let dpopCall = 0;
+  let floorCall = 0;
   const jose = await importWithEnv<{ handler: Handler }>('./peers/jose.ts', alg, base);
   const awsJwtVerify = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify.ts', alg, base);
   const jsonwebtoken = await importWithEnv<{ handler: Handler }>('./peers/jsonwebtoken.ts', alg, base);
@@ -201,6 +250,28 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     { ...handlerContender(CONTENDER_NAMES.oursRevocationCached, revokingCached.handler, events, tampered), call: () => revokingCached.handler(events[0]!) },
     // The opaque token is introspected once (check), then every call is an introspection cache hit.
     { ...handlerContender(CONTENDER_NAMES.oursIntrospectionCached, introspecting.handler, [opaqueEvent], requestEvent(`${OPAQUE_TOKEN}x`)), call: () => introspecting.handler(opaqueEvent) },
+    {
+      name: CONTENDER_NAMES.floorDpop,
+      sync: true,
+      call() {
+        const { token, proof } = dpop.parts[floorCall++ % dpopCalls]!;
+        if (!verify('sha256', token.input, tokenOptions, token.signature) || !verify('sha256', proof.input, proofOptions, proof.signature)) throw new Error('floor: a signature did not verify');
+      },
+      async check() {
+        const { token, proof } = dpop.parts[0]!;
+        assert.ok(verify('sha256', token.input, tokenOptions, token.signature) && verify('sha256', proof.input, proofOptions, proof.signature));
+      },
+    },
+    {
+      name: CONTENDER_NAMES.oursDpop,
+      sync: false,
+      call: () => dpopHandler.handler(dpop.events[dpopCall++ % dpopCalls]!),
+      async check() {
+        assert.ok(policyAllows(await dpopHandler.handler(dpop.events[dpopCall++]!), METHOD_ARN), 'DPoP: a valid token and proof were not allowed');
+        // The same proof again is a replay.
+        await assertRefused(dpopHandler.handler(dpop.events[dpopCall - 1]!), CONTENDER_NAMES.oursDpop);
+      },
+    },
     handlerContender(CONTENDER_NAMES.jose, jose.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.awsJwtVerify, awsJwtVerify.handler, events, tampered),
     handlerContender(CONTENDER_NAMES.jsonwebtoken, jsonwebtoken.handler, events, tampered),

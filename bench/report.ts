@@ -100,6 +100,11 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
       (nsOf(alg, CONTENDER_NAMES.oursRevocationCached) - nsOf(alg, CONTENDER_NAMES.oursCached)) / 1000,
       1, (value) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} µs/op`, '≤ +1 µs/op',
     )),
+    // DPoP: what the two signature checks cost, and everything else ours does on top (RFC 9449 §4.3).
+    ...(['RS256', 'ES256'] as const).map((alg) => check(
+      `${alg} DPoP request/two signature checks`,
+      nsOf(alg, CONTENDER_NAMES.oursDpop) / nsOf(alg, CONTENDER_NAMES.floorDpop), 1.15, times, '≤ 1.15x',
+    )),
     // An opaque token the introspection cache answers, against a JWT the decision cache answers.
     ...(['RS256', 'ES256'] as const).map((alg) => check(
       `${alg} introspection cache hit vs decision-cache hit`,

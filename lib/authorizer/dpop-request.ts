@@ -22,6 +22,17 @@ export interface DpopUrlSettings {
   basePath: string | undefined;
 }
 
+// Requests come for a handful of URLs: each is normalised (a URL parse) once.
+const NORMALISED_SIZE = 128;
+const normalised = new Map<string, string | undefined>();
+function normalizedUrl(url: string): string | undefined {
+  if (normalised.has(url)) return normalised.get(url);
+  const value = normalizeHtu(url);
+  if (normalised.size >= NORMALISED_SIZE) normalised.delete(normalised.keys().next().value!);
+  normalised.set(url, value);
+  return value;
+}
+
 const invalid = (check: string): AuthError => new AuthError('dpop_proof_invalid', `DPoP proof: ${check}`);
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null;
@@ -58,7 +69,7 @@ export function dpopRequestOf(event: Record<string, unknown>, arn: ExecuteApiArn
   const eventPath = event['version'] === '2.0' ? event['rawPath'] : context['path'];
   const path = settings.basePath !== undefined ? `${settings.basePath}${arn.path}` : eventPath;
   if (typeof path !== 'string' || !path.startsWith('/')) throw invalid('the event has no request path to check "htu" against; set AUTH_DPOP_BASE_PATH');
-  const url = normalizeHtu(`${origin}${path}`);
+  const url = normalizedUrl(`${origin}${path}`);
   if (url === undefined) throw invalid(`the request URL ${origin}${path} is not an http(s) URL`);
   return { proof: proof.trim(), method: arn.method, url };
 }
