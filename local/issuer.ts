@@ -1,7 +1,8 @@
 /**
  * The local OAuth 2.0 authorization server: a real oidc-provider issuing RFC 9068 JWT access
  * tokens for the two sample APIs, and opaque ones (checked by RFC 7662 introspection) for the
- * clients configured for them. For local development and tests only.
+ * clients configured for them; either kind bound to the client's key (RFC 9449 DPoP) when the
+ * token request carries a proof. For local development and tests only.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -208,6 +209,12 @@ function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocatio
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      // RFC 9449: a token request that carries a DPoP proof gets an access token bound to the
+      // proof's key (cnf.jkt in the JWT, or in the introspection answer of an opaque token) and
+      // token_type DPoP; one without a proof still gets a Bearer token. Proofs are single-use at
+      // the token endpoint too (allowReplay false). No server nonces (§8): the authorizer does
+      // not issue them either, and relies on iat and jti instead.
+      dPoP: { enabled: true, allowReplay: false },
       introspection: {
         enabled: true,
         allowedPolicy: async (_ctx, client, token) => introspectionAllowed(client.clientId, token.clientId),

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD } from './clients.js';
+import { dpopProof, type KeyPair } from './dpop-key.js';
 
 export interface TokenResponse {
   access_token: string;
@@ -25,23 +26,32 @@ export class TokenRequestError extends Error {
 
 const TIMEOUT_MS = 10_000;
 
-async function tokenRequest(issuerUrl: string, form: Record<string, string>, basicAuth?: [string, string]): Promise<TokenResponse> {
+/**
+ * A token request. With `dpop`, a DPoP proof for the token endpoint goes with it (RFC 9449 §5):
+ * the issuer binds the access token to that key (cnf.jkt) and answers token_type DPoP.
+ */
+async function tokenRequest(issuerUrl: string, form: Record<string, string>, basicAuth?: [string, string], dpop?: KeyPair): Promise<TokenResponse> {
   const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
   if (basicAuth) headers['authorization'] = `Basic ${Buffer.from(`${encodeURIComponent(basicAuth[0])}:${encodeURIComponent(basicAuth[1])}`).toString('base64')}`;
-  const response = await fetch(new URL('token', issuerUrl), { method: 'POST', headers, body: new URLSearchParams(form), signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const url = new URL('token', issuerUrl);
+  if (dpop !== undefined) headers['dpop'] = await dpopProof(dpop, 'POST', url.href);
+  const response = await fetch(url, { method: 'POST', headers, body: new URLSearchParams(form), signal: AbortSignal.timeout(TIMEOUT_MS) });
   const body = await response.json() as Record<string, unknown>;
   if (!response.ok) throw new TokenRequestError(`the issuer refused: ${String(body['error'])}${body['error_description'] ? ` (${String(body['error_description'])})` : ''}`);
-  return body as unknown as TokenResponse;
+  const token = body as unknown as TokenResponse;
+  // Asked for a bound token, a Bearer one would silently drop the binding: refused here.
+  if (dpop !== undefined && token.token_type !== 'DPoP') throw new TokenRequestError(`asked for a DPoP-bound token, the issuer answered token_type ${token.token_type}`);
+  return token;
 }
 
 export type ClientName = keyof typeof CLIENTS;
 /** The backends that get tokens with the client-credentials grant. */
 export type BackendClientName = 'geocoding' | 'geocodingOpaque' | 'nogrant';
 
-/** A client-credentials token for a backend client, for `resource` (default: the geocoding API). */
-export async function clientCredentialsToken(issuerUrl: string, client: BackendClientName, resource: string = GEOCODING_API): Promise<TokenResponse> {
+/** A client-credentials token for a backend client, for `resource` (default: the geocoding API); bound to `dpop` when given. */
+export async function clientCredentialsToken(issuerUrl: string, client: BackendClientName, resource: string = GEOCODING_API, dpop?: KeyPair): Promise<TokenResponse> {
   const { id, secret } = CLIENTS[client];
-  return tokenRequest(issuerUrl, { grant_type: 'client_credentials', resource }, [id, secret]);
+  return tokenRequest(issuerUrl, { grant_type: 'client_credentials', resource }, [id, secret], dpop);
 }
 
 /** How a client authenticates at the issuer's revocation endpoint: its secret, or (a public client) its id alone. */
@@ -105,14 +115,14 @@ function authorizationRequest(authorizationEndpoint: URL, scope: string, redirec
 }
 
 /** The token for the code in the redirect that answered `request` (an error or another state is refused). */
-async function exchangeCode(issuerUrl: string, request: AuthorizationRequest, redirect: URL): Promise<TokenResponse> {
+async function exchangeCode(issuerUrl: string, request: AuthorizationRequest, redirect: URL, dpop?: KeyPair): Promise<TokenResponse> {
   const error = redirect.searchParams.get('error');
   if (error !== null) throw new TokenRequestError(`the issuer refused: ${error} (${redirect.searchParams.get('error_description') ?? ''})`);
   if (redirect.searchParams.get('state') !== request.state) throw new TokenRequestError('the issuer returned a different state');
   return tokenRequest(issuerUrl, {
     grant_type: 'authorization_code', code: redirect.searchParams.get('code') ?? '', code_verifier: request.verifier,
     redirect_uri: request.redirectUri, client_id: request.clientId, resource: CALENDAR_API,
-  });
+  }, undefined, dpop);
 }
 
 /**
@@ -154,20 +164,21 @@ export async function signInAsBrowser(authorizationUrl: URL, redirectUri: string
 /**
  * Runs the authorization-code flow with PKCE as a browser would: authorize, sign in as `user`,
  * consent to `scope`, then exchange the code. Returns the access token for the calendar API (a JWT
- * from calendar-app, the default; an opaque token from calendar-app-opaque).
+ * from calendar-app, the default; an opaque token from calendar-app-opaque), bound to `dpop` when
+ * given (the code exchange carries a proof).
  */
-export async function userToken(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD, client: UserClientName = 'calendar'): Promise<TokenResponse> {
-  return (await userSession(issuerUrl, user, scope, password, client)).token;
+export async function userToken(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD, client: UserClientName = 'calendar', dpop?: KeyPair): Promise<TokenResponse> {
+  return (await userSession(issuerUrl, user, scope, password, client, dpop)).token;
 }
 
 /**
  * The same, keeping the browser's cookies (its session at the issuer), for what a signed-in user
  * does next: `signOut` ends that session at the issuer.
  */
-export async function userSession(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD, client: UserClientName = 'calendar'): Promise<{ token: TokenResponse; browser: CookieJar }> {
+export async function userSession(issuerUrl: string, user: string, scope: string, password: string = LOCAL_PASSWORD, client: UserClientName = 'calendar', dpop?: KeyPair): Promise<{ token: TokenResponse; browser: CookieJar }> {
   const request = authorizationRequest(new URL('auth', issuerUrl), scope, CLIENTS[client].redirectUri, client);
   const browser = new CookieJar();
-  const token = await exchangeCode(issuerUrl, request, await signInAsBrowser(request.url, request.redirectUri, user, scope, password, browser));
+  const token = await exchangeCode(issuerUrl, request, await signInAsBrowser(request.url, request.redirectUri, user, scope, password, browser), dpop);
   return { token, browser };
 }
 
@@ -206,7 +217,7 @@ const CALLBACK_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8
  * pages from the host a request came to, so the browser stays on the issuer URL's host, and its
  * cookies with it.) Fails after `timeoutMs` without a redirect.
  */
-export async function browserUserToken(issuerUrl: string, scope: string, onUrl: (url: string) => void, timeoutMs = 5 * 60_000, client: UserClientName = 'calendar'): Promise<TokenResponse> {
+export async function browserUserToken(issuerUrl: string, scope: string, onUrl: (url: string) => void, timeoutMs = 5 * 60_000, client: UserClientName = 'calendar', dpop?: KeyPair): Promise<TokenResponse> {
   let answer: (redirect: URL) => void = () => {};
   const redirected = new Promise<URL>((resolve) => (answer = resolve));
   // The handler is in place before the port is bound: a redirect is never left unanswered.
@@ -231,7 +242,7 @@ export async function browserUserToken(issuerUrl: string, scope: string, onUrl: 
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new TokenRequestError(`no sign-in came back within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
     });
-    return await exchangeCode(issuerUrl, request, await Promise.race([redirected, timedOut]));
+    return await exchangeCode(issuerUrl, request, await Promise.race([redirected, timedOut]), dpop);
   } finally {
     clearTimeout(timer);
     server.closeAllConnections();
