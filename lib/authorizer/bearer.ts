@@ -19,7 +19,7 @@ export interface Credential {
  * checked before any parsing, so a huge header costs nothing.
  */
 export function parseAuthorization(headerValue: unknown, maxTokenBytes: number): Credential {
-  if (headerValue === undefined || headerValue === null || headerValue === '') {
+  if (headerValue === undefined || headerValue === null) {
     throw new AuthError('token_missing', 'no Authorization header');
   }
   // Events are input too: a test console or a hand-written event may carry anything here.
@@ -31,8 +31,9 @@ export function parseAuthorization(headerValue: unknown, maxTokenBytes: number):
   }
   let start = 0;
   let end = headerValue.length;
-  while (start < end && isBlank(headerValue.charCodeAt(start))) start += 1;
-  while (end > start && isBlank(headerValue.charCodeAt(end - 1))) end -= 1;
+  // The header holds a character that is not a blank (the trim check above): both loops stop at it.
+  while (isBlank(headerValue.charCodeAt(start))) start += 1;
+  while (isBlank(headerValue.charCodeAt(end - 1))) end -= 1;
   let scheme: Scheme;
   if (headerValue.slice(start, start + 6).toLowerCase() === 'bearer' && headerValue.charCodeAt(start + 6) === 0x20) {
     scheme = 'bearer';
@@ -43,7 +44,8 @@ export function parseAuthorization(headerValue: unknown, maxTokenBytes: number):
   } else {
     throw new AuthError('scheme_invalid', 'Authorization header is not a Bearer or DPoP credential');
   }
-  while (start < end && headerValue.charCodeAt(start) === 0x20) start += 1;
+  // Past `end` (trailing blanks) or the string's end (NaN) this stops too, and the slice is empty.
+  while (headerValue.charCodeAt(start) === 0x20) start += 1;
   const token = headerValue.slice(start, end);
   if (token === '') throw new AuthError('scheme_invalid', `Authorization header has the ${scheme === 'bearer' ? 'Bearer' : 'DPoP'} scheme but no credential`);
   if (token.length > maxTokenBytes) {

@@ -266,7 +266,8 @@ function patternReaches(pattern: string, items: readonly PathItem[]): boolean {
       if (glob === '*') visit(i, j + 1);
       else if (glob === item.literal) visit(i + 1, j + 1);
     } else if (glob === '*') {
-      if ('oneOrMore' in item) visit(i, j + 1);
+      // "*" reads a character of the repetition (for anyMore, the same step as stopping it above).
+      visit(i, j + 1);
     } else if (glob !== '/' || item.slash) {
       visit(i + 1, 'oneOrMore' in item ? j + 1 : j);
     }
@@ -293,7 +294,8 @@ function refuseWildcardOverreach(routes: readonly Route[]): void {
     const pattern = resourcePattern(wider.method, wider.path);
     if (!pattern.includes('*')) continue;
     for (const [index, other] of routes.entries()) {
-      if (other === wider || satisfiesAlso(wider, other) || !patternReaches(pattern, requests[index]!)) continue;
+      // A route satisfies itself, so it is never checked against itself.
+      if (satisfiesAlso(wider, other) || !patternReaches(pattern, requests[index]!)) continue;
       throw new RouteTableError(
         `${wider.api.name}: ${wider.method} ${wider.path}`,
         `its IAM resource "${pattern}" also matches ${other.method} ${other.path} (API ${other.api.name}), which needs `

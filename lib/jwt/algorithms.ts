@@ -11,7 +11,7 @@ export const SUPPORTED_ALGORITHMS = [
 export type Algorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
 export function isSupportedAlgorithm(value: unknown): value is Algorithm {
-  return typeof value === 'string' && (SUPPORTED_ALGORITHMS as readonly string[]).includes(value);
+  return (SUPPORTED_ALGORITHMS as readonly unknown[]).includes(value);
 }
 
 interface AlgorithmSpec {
@@ -52,7 +52,7 @@ export interface KeyShape {
 export function keyFitsAlgorithm(key: KeyShape, alg: Algorithm): boolean {
   const spec = SPECS[alg];
   if (key.kty !== spec.kty) return false;
-  if (spec.curves !== undefined && (key.crv === undefined || !spec.curves.includes(key.crv))) return false;
+  if (spec.curves !== undefined && !(spec.curves as readonly (string | undefined)[]).includes(key.crv)) return false;
   // A key pinned to one algorithm by its JWK `alg` must not be used with another.
   return key.alg === undefined || key.alg === alg;
 }
@@ -72,10 +72,9 @@ export function verifySignature(alg: Algorithm, key: KeyObject, signingInput: st
       saltLength: constants.RSA_PSS_SALTLEN_DIGEST,
     }, signature);
   }
-  if (spec.kty === 'EC') {
-    return verify(spec.digest, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
-  }
-  return verify(undefined, data, key, signature);
+  // ECDSA in JOSE's r || s form; EdDSA (no digest: the curve fixes it) has one signature encoding,
+  // and node:crypto ignores dsaEncoding for it.
+  return verify(spec.digest, data, { key, dsaEncoding: 'ieee-p1363' }, signature);
 }
 
 // Half the order of each curve's group, big-endian at the signature's half length: s above it has

@@ -31,7 +31,8 @@ for (const [index, char] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu
  */
 function isCanonical(segment: string): boolean {
   const spare = segment.length % 4 === 2 ? 0x0f : segment.length % 4 === 3 ? 0x03 : 0;
-  return spare === 0 || (BASE64URL_VALUES[segment.charCodeAt(segment.length - 1)]! & spare) === 0;
+  // With no spare bits (or an empty segment, whose value is undefined) the mask gives 0.
+  return (BASE64URL_VALUES[segment.charCodeAt(segment.length - 1)]! & spare) === 0;
 }
 
 function parseJsonObject(segment: string, what: string): JsonObject {
@@ -76,7 +77,7 @@ export function decodeJwt(token: string, headerCache?: LruCache<string, JsonObje
     // Say what the credential is when it is plainly something else than a JWS, so that an
     // operator sees a configuration problem (opaque tokens, encrypted tokens), not an attack.
     if (parts === 1 && OPAQUE_TOKEN.test(token)) throw new AuthError('token_not_jwt', 'the token is opaque (no dots), not a JWT: this issuer needs introspection, or is configured to issue reference tokens');
-    if (parts === 5 && COMPACT_JWE.test(token)) throw new AuthError('token_not_jwt', 'the token is a JWE (5 segments: an encrypted JWT), which only its audience can decrypt; have the issuer sign access tokens without encrypting them');
+    if (COMPACT_JWE.test(token)) throw new AuthError('token_not_jwt', 'the token is a JWE (5 segments: an encrypted JWT), which only its audience can decrypt; have the issuer sign access tokens without encrypting them');
     throw new AuthError('token_malformed', parts === 3 ? 'a segment is not base64url' : `expected 3 dot-separated parts, got ${parts}`);
   }
   const firstDot = token.indexOf('.');
