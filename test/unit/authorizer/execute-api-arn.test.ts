@@ -71,3 +71,10 @@ describe('resourcePattern and routeResource', () => {
     assert.equal(routeResource(PREFIX, 'GET', '/calendar/v1/events/{id}'), `${PREFIX}/GET/calendar/v1/events/*`);
   });
 });
+
+describe('parseExecuteApiArn: the refusal', () => {
+  it('says the event has no valid execute-api ARN, so that an operator looks at the event, not the token', () => {
+    assert.throws(() => parseExecuteApiArn(`junk ${PREFIX}/GET/a`), (error: unknown) => error instanceof AuthError && error.code === 'event_invalid'
+      && error.message === 'the event has no valid execute-api ARN');
+  });
+});

@@ -133,3 +133,52 @@ describe('validateClaims: who the token is and who it is for', () => {
     assert.throws(() => validateClaims(payload({ scope: ['read'] }), rules()), refusedWith('claim_invalid', /"scope" is not a string/));
   });
 });
+
+describe('validateClaims: what each refusal says, and the token id', () => {
+  it('names the claim at fault in every time and issuer refusal', () => {
+    const cases: [Record<string, unknown>, ReasonCode, string][] = [
+      [payload({ iss: 'https://evil.example/' }), 'issuer_mismatch', '"iss" is not the issuer whose key signed the token'],
+      [payload({ exp: NOW - TOLERANCE - 1 }), 'token_expired', 'the token has expired'],
+      [payload({ nbf: NOW + TOLERANCE + 1 }), 'token_not_yet_valid', '"nbf" is in the future'],
+      [payload({ iat: NOW + TOLERANCE + 1 }), 'iat_in_future', '"iat" is in the future'],
+    ];
+    for (const [claims, code, message] of cases) {
+      assert.throws(() => validateClaims(claims, rules()), (error: unknown) => error instanceof AuthError && error.code === code && error.message === message, message);
+    }
+  });
+
+  it('carries jti as the token id that a revocation names, and none when the token has none', () => {
+    assert.equal(validateClaims(payload({ jti: 'tok-7f3a' }), rules()).tokenId, 'tok-7f3a');
+    assert.equal(validateClaims(payload(), rules()).tokenId, undefined);
+    assert.throws(() => validateClaims(payload({ jti: '' }), rules()), refusedWith('claim_invalid', /"jti" is not a non-empty string/));
+  });
+});
+
+describe('validateClaims: sender-constrained tokens (cnf)', () => {
+  const JKT = 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs';
+
+  it('a DPoP-bound token carries its key thumbprint; a bearer token none', () => {
+    assert.equal(validateClaims(payload({ cnf: { jkt: JKT } }), rules()).boundKey, JKT);
+    assert.equal(validateClaims(payload(), rules()).boundKey, undefined);
+  });
+
+  it('refuses a binding it cannot check rather than treating the token as a bearer token', () => {
+    const cases: [unknown, RegExp][] = [
+      // mTLS (RFC 8705): the certificate is not visible to a Lambda authorizer.
+      [{ 'x5t#S256': JKT }, /\("cnf" with "x5t#S256"\) in a way this authorizer cannot check/],
+      [{ jkt: JKT, 'x5t#S256': JKT }, /\("cnf" with "jkt", "x5t#S256"\)/],
+      [{}, /\("cnf" with \{\}\)/],
+      ['bound', /\("cnf" with "bound"\)/],
+      [null, /\("cnf" with null\)/],
+      [[JKT], /\("cnf" with \["NzbL/],
+      [{ jkt: JKT.slice(1) }, /\("cnf" with "jkt"\)/],
+      [{ jkt: `${JKT}A` }, /\("cnf" with "jkt"\)/],
+      [{ jkt: `${JKT.slice(1)}+` }, /\("cnf" with "jkt"\)/],
+      [{ jkt: ` ${JKT}` }, /\("cnf" with "jkt"\)/],
+      [{ jkt: 42 }, /\("cnf" with "jkt"\)/],
+    ];
+    for (const [cnf, message] of cases) {
+      assert.throws(() => validateClaims(payload({ cnf }), rules()), refusedWith('claim_invalid', message), JSON.stringify(cnf));
+    }
+  });
+});
