@@ -8,7 +8,15 @@
 //   ${file(./serverless.parts.cjs):authorizerTtl}      the authorizer result TTL: shorter when revocation is on
 //   ${file(./serverless.parts.cjs):introspection.*}    introspection's mode and literal secret, checked
 //   ${file(./serverless.parts.cjs):authorizerPolicies} the authorizer role's policies: the revocations
-//                                                       table, and introspection's secret when it is named
+//                                                       table, the DPoP replay table, and introspection's
+//                                                       secret when it is named
+//   ${file(./serverless.parts.cjs):dpopReplayTable}    DPoP replay table properties from dpop-replay-table.json
+//   ${file(./serverless.parts.cjs):httpApiAuthorizers} the HTTP API's authorizers: `bearer`, and `dpop` when
+//                                                       an API of the route table requires DPoP
+//   ${file(./serverless.parts.cjs):dpop.*}             the DPoP settings, checked by the authorizer's own
+//                                                       parser; `unauthorizedChallenge`, the REST API's
+//                                                       401 WWW-Authenticate (with a DPoP challenge when
+//                                                       an API requires DPoP)
 const { readFileSync } = require('node:fs');
 const { isAbsolute, join, relative, sep } = require('node:path');
 
@@ -64,7 +72,31 @@ function revocationOn(value, stage) {
   throw new Error(`params.${stage}.revocation is "${value}": use on or off (--param "revocation=off")`);
 }
 
-function eventsByFunction(table, ttl) {
+/*
+ * Two authorizers, one function. API Gateway caches an authorizer's answer by its identity
+ * sources (the Authorization header) for the TTL, and answers later requests with the same
+ * header from that cache without calling the function. A DPoP proof is new on every request
+ * (RFC 9449 §4.3, §11.1), so a cached allow would let the same token through with any proof, a
+ * replayed one, or none: the routes of an API that requires DPoP ("requireDpop": true) go to a
+ * second authorizer with caching off (TTL 0), every request checked. The proof cannot go in the
+ * cached authorizer's identity sources instead: a REST REQUEST authorizer with caching refuses
+ * (401, without calling the function) any request that lacks one of them, so every bearer route
+ * behind it would break. With TTL 0 no identity source is required; the Authorization header is
+ * kept, so a request without any credential is still refused at the gateway for free.
+ */
+const DPOP_REST_AUTHORIZER = 'dpopAuthorizer';
+const DPOP_HTTP_AUTHORIZER = 'dpop';
+
+function restAuthorizer(api, ttl, offline) {
+  const common = { type: 'request', identitySource: 'method.request.header.Authorization' };
+  if (!api.requireDpop) return { name: 'authorizer', ...common, resultTtlInSeconds: ttl };
+  // The same function under a second name needs its ARN (a name alone must be a function's). Serverless
+  // offline runs only authorizers named by function, and caches none: there, the authorizer by name.
+  if (offline) return { name: 'authorizer', ...common, resultTtlInSeconds: 0 };
+  return { name: DPOP_REST_AUTHORIZER, arn: { 'Fn::GetAtt': ['AuthorizerLambdaFunction', 'Arn'] }, ...common, resultTtlInSeconds: 0 };
+}
+
+function eventsByFunction(table, ttl, offline) {
   const events = Object.fromEntries(API_FUNCTIONS.map((name) => [name, []]));
   for (const route of table.routes) {
     if (route.api.function === undefined) continue;
@@ -74,14 +106,62 @@ function eventsByFunction(table, ttl) {
         // Without the leading slash: serverless offline keys its auth schemes by path, and the
         // REST and HTTP API events of one route would otherwise collide.
         path: route.path.slice(1),
-        authorizer: { name: 'authorizer', type: 'request', identitySource: 'method.request.header.Authorization', resultTtlInSeconds: ttl },
+        authorizer: restAuthorizer(route.api, ttl, offline),
       },
     });
     events[route.api.function].push({
-      httpApi: { method: route.method, path: route.path, authorizer: { name: 'bearer' } },
+      httpApi: { method: route.method, path: route.path, authorizer: { name: route.api.requireDpop ? DPOP_HTTP_AUTHORIZER : 'bearer' } },
     });
   }
   return events;
+}
+
+/** The HTTP API's authorizers: `bearer` (cached) always, `dpop` (never cached) when an API requires DPoP. */
+function httpApiAuthorizers(table, ttl) {
+  const authorizer = (resultTtlInSeconds) => ({
+    type: 'request',
+    functionName: 'authorizer',
+    identitySource: '$request.header.Authorization',
+    resultTtlInSeconds,
+    // Policy responses, not simple responses: a cached `isAuthorized: true` would open every
+    // route to the token, while a cached policy lists exactly the routes it may call.
+    enableSimpleResponses: false,
+    payloadVersion: '2.0',
+  });
+  return {
+    bearer: authorizer(ttl),
+    ...(table.apis.some((api) => api.requireDpop) ? { [DPOP_HTTP_AUTHORIZER]: authorizer(0) } : {}),
+  };
+}
+
+function dpopReplayTable() {
+  const { $comment: _comment, ...properties } = readJson('dpop-replay-table.json');
+  return { TableName: '${param:dpopReplayTable}', ...properties };
+}
+
+/**
+ * The DPoP settings, read by the authorizer's own parser (lib/authorizer/dpop-config.ts) when the
+ * stage is packaged, so a mistake fails the package rather than every DPoP request; and the REST
+ * API's 401 challenge. API Gateway answers every 401 of a REST API with one gateway response
+ * (UNAUTHORIZED), whatever the refusal, and maps no header from the authorizer into it (only
+ * request parameters and literals): the challenge is static. With an API that requires DPoP it
+ * advertises the DPoP scheme and its algorithms (RFC 9449 §7.1) beside Bearer (§7.2), with
+ * error="invalid_token": the gateway cannot tell a bad proof (invalid_dpop_proof) from a bad
+ * token, and a client that gets a new token makes a new proof anyway.
+ */
+function dpop({ env, table, service, stage }) {
+  const { dpopConfig } = require('tsx/cjs/api').require('./lib/authorizer/dpop-config.ts', __filename);
+  let config;
+  try {
+    config = dpopConfig(env);
+  } catch (error) {
+    const param = { AUTH_DPOP_ALGORITHMS: 'dpopAlgorithms', AUTH_DPOP_IAT_WINDOW_SECONDS: 'dpopIatWindowSeconds', AUTH_DPOP_PUBLIC_ORIGIN: 'dpopPublicOrigin', AUTH_DPOP_BASE_PATH: 'dpopBasePath', AUTH_DPOP_REPLAY_TABLE: 'dpopReplayTable', AUTH_DPOP_REPLAY_CONTAINER_ONLY: 'dpopReplayContainerOnly', AUTH_DPOP_REPLAY_TIMEOUT_MS: 'dpopReplayTimeoutMs', AUTH_DPOP_REPLAY_CACHE_SIZE: 'dpopReplayCacheSize' }[error.variable];
+    throw new Error(`DPoP settings of stage "${stage}"${param === undefined ? '' : ` (params.${stage}.${param})`}: ${error.message}`, { cause: error });
+  }
+  const bearer = `Bearer realm="${service}", error="invalid_token"`;
+  const required = table.apis.some((api) => api.requireDpop);
+  const challenge = required ? `DPoP realm="${service}", algs="${config.algorithms.join(' ')}", error="invalid_token", ${bearer}` : bearer;
+  return { unauthorizedChallenge: `'${challenge}'` };
 }
 
 function revocationsTable() {
@@ -143,7 +223,8 @@ const SSM_NAME = /^[A-Za-z0-9_.\-/]+$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]+$/;
 
 /**
- * The authorizer role's policies. The revocations table always (read only). With introspection's
+ * The authorizer role's policies. The revocations table always (read only), and the DPoP replay
+ * table (PutItem only). With introspection's
  * secret named, the one read it needs of it and nothing wider: ssm:GetParameter on the one
  * parameter (a name is made an ARN of this account and region), secretsmanager:GetSecretValue on
  * the one secret (a name matches its ARN's six-character suffix, `name-??????`, as AWS advises; a
@@ -153,6 +234,11 @@ function authorizerPolicies({ ssm, arn, stage }) {
   const policies = [{
     PolicyName: 'revocations-read',
     PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:Query'], Resource: { 'Fn::GetAtt': ['RevocationsTable', 'Arn'] } }] },
+  }, {
+    // The conditional PutItem that claims a proof's jti (attribute_not_exists(pk)): no read, no
+    // update, no delete (DynamoDB's TTL removes the items), on that table only.
+    PolicyName: 'dpop-replay-write',
+    PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['dynamodb:PutItem'], Resource: { 'Fn::GetAtt': ['DpopReplayTable', 'Arn'] } }] },
   }];
   if (ssm !== '') {
     let resource;
@@ -197,9 +283,18 @@ module.exports = async ({ resolveVariable }) => {
     mode: await param('introspection'), clientId: await param('introspectionClientId'), secret: await param('introspectionClientSecret'),
     ssm: await param('introspectionClientSecretSsm'), arn: await param('introspectionClientSecretArn'), stage,
   };
+  const dpopEnv = Object.fromEntries(await Promise.all(Object.entries({
+    AUTH_DPOP_ALGORITHMS: 'dpopAlgorithms', AUTH_DPOP_IAT_WINDOW_SECONDS: 'dpopIatWindowSeconds', AUTH_DPOP_PUBLIC_ORIGIN: 'dpopPublicOrigin',
+    AUTH_DPOP_BASE_PATH: 'dpopBasePath', AUTH_DPOP_REPLAY_TABLE: 'dpopReplayTable', AUTH_DPOP_REPLAY_ENDPOINT: 'dynamodbEndpoint',
+    AUTH_DPOP_REPLAY_CONTAINER_ONLY: 'dpopReplayContainerOnly', AUTH_DPOP_REPLAY_TIMEOUT_MS: 'dpopReplayTimeoutMs', AUTH_DPOP_REPLAY_CACHE_SIZE: 'dpopReplayCacheSize',
+  }).map(async ([variable, name]) => [variable, await param(name)])));
+  const dpopParams = { env: dpopEnv, table, service: String(await resolveVariable('self:service')), stage };
+  const offline = process.argv.includes('offline');
   return {
-    events: eventsByFunction(table, ttl), routeTablePath: path, calendarTable: calendarTable(),
+    events: eventsByFunction(table, ttl, offline), routeTablePath: path, calendarTable: calendarTable(),
     revocationsTable: revocationsTable(),
+    dpopReplayTable: dpopReplayTable(),
+    httpApiAuthorizers: httpApiAuthorizers(table, ttl),
     authorizerTtl: ttl,
     // The authorizer reads the table only when revocation is on; the table exists either way (idle, it costs nothing).
     revocationsTableEnv: revocation ? '${param:revocationsTable}' : '',
@@ -212,6 +307,9 @@ module.exports = async ({ resolveVariable }) => {
     },
     get authorizerPolicies() {
       return authorizerPolicies(secretParams);
+    },
+    get dpop() {
+      return dpop(dpopParams);
     },
   };
 };

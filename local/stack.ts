@@ -1,7 +1,7 @@
 /**
  * The whole stack on this machine: the issuer, DynamoDB (dynalite) and serverless offline running
- * the authorizer (JWTs, and opaque tokens by introspection at the issuer) and both sample APIs.
- * `npm start` and the end-to-end tests both use it.
+ * the authorizer (JWTs, opaque tokens by introspection at the issuer, DPoP-bound tokens with
+ * their proofs) and both sample APIs. `npm start` and the end-to-end tests both use it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startDynamoDb } from './dynamodb.js';
 import { CLIENTS } from './clients.js';
 import { startIssuer } from './issuer.js';
-import { createRevocationsTable } from './revocations.js';
+import { createDpopReplayTable, createRevocationsTable } from './revocations.js';
 import { RevocationWriter } from '../lib/revocation/revocation-writer.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -21,7 +21,10 @@ export interface StackOptions {
   dynamodbPort: number;
   /** Folder for the issuer's signing key (git-ignored). */
   dataDir: string;
-  /** Serverless stage; REST routes are served under /<stage>. */
+  /**
+   * Serverless stage; REST routes are served under /<stage>. A stage may have a route table of its
+   * own (serverless.yml params): `dpop` is the one whose calendar API requires DPoP.
+   */
   stage: string;
   /** How long serverless offline may take to be ready. */
   startTimeoutMs: number;
@@ -29,6 +32,8 @@ export interface StackOptions {
   onOutput?: (line: string) => void;
   /** Aborting stops a start in progress (Ctrl-C during `npm start`): what was started is stopped, and the start rejects. */
   signal?: AbortSignal;
+  /** More serverless.yml params, over the stack's own (e.g. `dpopReplayContainerOnly`). */
+  params?: Record<string, string>;
 }
 
 export interface RunningStack {
@@ -40,6 +45,8 @@ export interface RunningStack {
   tableName: string;
   /** The revocations table on that DynamoDB (README, Revocation). */
   revocationsTable: string;
+  /** The DPoP replay table on that DynamoDB (README, DPoP). */
+  dpopReplayTable: string;
   /** The serverless offline process (which runs the Lambdas in process), for resource checks. */
   offlinePid: number;
   stop(): Promise<void>;
@@ -222,6 +229,7 @@ export async function startOffline(options: OfflineOptions): Promise<RunningOffl
 export async function startStack(options: StackOptions): Promise<RunningStack> {
   const tableName = `calendar-events-${options.stage}`;
   const revocationsTable = `revocations-${options.stage}`;
+  const dpopReplayTable = `dpop-replay-${options.stage}`;
   const stops: (() => Promise<void>)[] = [];
   const stop = async (): Promise<void> => {
     for (const stopOne of stops.reverse()) await stopOne().catch(() => undefined);
@@ -246,6 +254,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     options.signal?.throwIfAborted();
     // Before serverless offline: the authorizer's cold start loads it (revocation is on by default).
     await createRevocationsTable(dynamodb.endpoint, revocationsTable);
+    // The authorizer claims each DPoP proof's jti there (a conditional PutItem), fleet-wide on AWS.
+    await createDpopReplayTable(dynamodb.endpoint, dpopReplayTable);
     const writer = new RevocationWriter({ tableName: revocationsTable, endpoint: dynamodb.endpoint });
     revocations.writer = writer;
     stops.push(async () => writer.close());
@@ -265,6 +275,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         introspectionEndpoint: new URL('token/introspection', issuer.url).href,
         introspectionClientId: CLIENTS.authorizer.id,
         introspectionClientSecret: CLIENTS.authorizer.secret,
+        // DPoP (RFC 9449): proofs are single-use through the replay table on dynalite (the
+        // dynamodbEndpoint above), and their htu is checked against the URL clients call. Under
+        // serverless offline the event's domain name is a made-up execute-api one, so the public
+        // origin is given: clients sign http://localhost:<port>/<stage>/... (REST) or
+        // http://localhost:<port>/... (HTTP API), the URLs npm start prints.
+        dpopReplayTable,
+        dpopPublicOrigin: `http://localhost:${options.apiPort}`,
+        ...options.params,
       },
     });
     stops.push(offline.stop);
@@ -277,6 +295,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
       dynamodbEndpoint: dynamodb.endpoint,
       tableName,
       revocationsTable,
+      dpopReplayTable,
       offlinePid: offline.pid,
       stop,
     };

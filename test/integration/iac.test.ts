@@ -18,6 +18,7 @@ const run = promisify(execFile);
 const workDir = mkdtempSync(join(tmpdir(), 'bearer-gate-iac-'));
 const service = join(workDir, 'service');
 const previewService = join(workDir, 'service-preview');
+const dpopService = join(workDir, 'service-dpop');
 const consumer = join(workDir, 'consumer');
 const table = parseRouteTable(JSON.parse(readFileSync(join(root, 'routes.json'), 'utf8')));
 /** The issuer every packaged stage here is given: packaging without one fails (tested below). */
@@ -28,6 +29,7 @@ type Resource = { Type: string; Properties: Record<string, unknown>; DependsOn?:
 type Template = { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown; Export?: { Name: unknown } }> };
 let template: Template;
 let previewTemplate: Template;
+let dpopTemplate: Template;
 let consumerTemplate: Template;
 
 const ofType = (t: Template, type: string): [string, Resource][] => Object.entries(t.Resources).filter(([, resource]) => resource.Type === type);
@@ -35,7 +37,7 @@ const fn = (name: string): Record<string, unknown> => template.Resources[`${name
 
 function copyService(to: string): void {
   mkdirSync(to);
-  for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'calendar-table.json', 'revocations-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
+  for (const entry of ['serverless.yml', 'serverless.parts.cjs', 'routes.json', 'routes.dpop.json', 'calendar-table.json', 'revocations-table.json', 'dpop-replay-table.json', 'package.json', 'tsconfig.json', 'handlers', 'lib', 'types']) {
     cpSync(join(root, entry), join(to, entry), { recursive: true });
   }
   symlinkSync(join(root, 'node_modules'), join(to, 'node_modules'), 'dir');
@@ -57,6 +59,11 @@ before(async () => {
   await run('npm', ['run', '--silent', 'package', '--', '--stage', 'preview', '--param', 'routeTable=routes.preview.json', '--param', `authIssuer=${ISSUER}`], { cwd: previewService, env: serverlessEnv, timeout: 120_000 });
   previewTemplate = JSON.parse(readFileSync(join(previewService, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
 
+  // The documented DPoP stage: its route table (routes.dpop.json) comes from params.dpop.
+  copyService(dpopService);
+  await run('npm', ['run', '--silent', 'package', '--', '--stage', 'dpop', '--param', `authIssuer=${ISSUER}`], { cwd: dpopService, env: serverlessEnv, timeout: 120_000 });
+  dpopTemplate = JSON.parse(readFileSync(join(dpopService, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
+
   cpSync(join(root, 'examples/consumer'), consumer, { recursive: true });
   await run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'package'], { cwd: consumer, env: serverlessEnv, timeout: 120_000 });
   consumerTemplate = JSON.parse(readFileSync(join(consumer, '.serverless/cloudformation-template-update-stack.json'), 'utf8')) as Template;
@@ -66,6 +73,8 @@ after(() => rmSync(workDir, { recursive: true, force: true }));
 
 describe('serverless package: the generated CloudFormation', () => {
   it('puts every REST route behind the REQUEST authorizer on the Authorization header, cached 30 s (revocation is on)', () => {
+    // One authorizer: no API of routes.json requires DPoP, so there is no uncached one.
+    assert.equal(ofType(template, 'AWS::ApiGateway::Authorizer').length, 1);
     const [[authorizerId, authorizer]] = ofType(template, 'AWS::ApiGateway::Authorizer') as [[string, Resource]];
     assert.equal(authorizer.Properties['Type'], 'REQUEST');
     assert.equal(authorizer.Properties['IdentitySource'], 'method.request.header.Authorization');
@@ -79,6 +88,7 @@ describe('serverless package: the generated CloudFormation', () => {
   });
 
   it('puts every HTTP API route behind the payload 2.0 authorizer, with policies, not simple responses', () => {
+    assert.equal(ofType(template, 'AWS::ApiGatewayV2::Authorizer').length, 1);
     const [[authorizerId, authorizer]] = ofType(template, 'AWS::ApiGatewayV2::Authorizer') as [[string, Resource]];
     assert.equal(authorizer.Properties['AuthorizerPayloadFormatVersion'], '2.0');
     assert.equal(authorizer.Properties['EnableSimpleResponses'], false);
@@ -125,13 +135,16 @@ describe('serverless package: the generated CloudFormation', () => {
     for (const [, group] of logGroups) assert.equal(group.Properties['RetentionInDays'], 30);
   });
 
-  it('gives the calendar its own table and index, the authorizer only Query on the revocations table, the geocoder nothing', () => {
+  it('gives the calendar its own table and index, the authorizer only Query on the revocations table and PutItem on the DPoP replay table, the geocoder nothing', () => {
     const roles = Object.fromEntries(ofType(template, 'AWS::IAM::Role'));
     assert.deepEqual(fn('calendar')['Role'], { 'Fn::GetAtt': ['CalendarRole', 'Arn'] });
     assert.deepEqual(fn('authorizer')['Role'], { 'Fn::GetAtt': ['AuthorizerRole', 'Arn'] });
     const authorizerStatements = (roles['AuthorizerRole']?.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown }[] } }[])
       .flatMap((policy) => policy.PolicyDocument.Statement);
-    assert.deepEqual(authorizerStatements.map((statement) => [statement.Action, statement.Resource]), [[['dynamodb:Query'], { 'Fn::GetAtt': ['RevocationsTable', 'Arn'] }]]);
+    assert.deepEqual(authorizerStatements.map((statement) => [statement.Action, statement.Resource]), [
+      [['dynamodb:Query'], { 'Fn::GetAtt': ['RevocationsTable', 'Arn'] }],
+      [['dynamodb:PutItem'], { 'Fn::GetAtt': ['DpopReplayTable', 'Arn'] }],
+    ]);
     assert.deepEqual(fn('geocoding')['Role'], { 'Fn::GetAtt': ['LambdaBasicRole', 'Arn'] });
     assert.equal(roles['LambdaBasicRole']?.Properties['Policies'], undefined);
     const statements = (roles['CalendarRole']?.Properties['Policies'] as { PolicyDocument: { Statement: { Action: string[]; Resource: unknown[] }[] } }[])
@@ -153,6 +166,21 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables['AUTH_REVOCATION_TABLE'], 'bearer-gate-dev-revocations');
   });
 
+  it('builds the DPoP replay table from dpop-replay-table.json (key pk, TTL on expiresAt, on demand) and gives the authorizer its name', () => {
+    const { TableName, KeySchema, AttributeDefinitions, TimeToLiveSpecification, BillingMode } = template.Resources['DpopReplayTable']!.Properties;
+    assert.equal(TableName, 'bearer-gate-dev-dpop-replay');
+    assert.deepEqual(KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
+    assert.deepEqual(AttributeDefinitions, [{ AttributeName: 'pk', AttributeType: 'S' }]);
+    assert.deepEqual(TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
+    assert.equal(BillingMode, 'PAY_PER_REQUEST');
+    const env = (fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables;
+    assert.equal(env['AUTH_DPOP_REPLAY_TABLE'], 'bearer-gate-dev-dpop-replay');
+    // Only the local stack points the authorizer at another DynamoDB, or at its own origin.
+    for (const name of ['AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_TIMEOUT_MS', 'AUTH_DPOP_REPLAY_CACHE_SIZE']) {
+      assert.equal(env[name], '', name);
+    }
+  });
+
   it('builds the table from calendar-table.json and passes its name to the calendar only', () => {
     const { TableName, KeySchema, LocalSecondaryIndexes } = template.Resources['CalendarTable']!.Properties;
     assert.equal(TableName, 'bearer-gate-dev-events');
@@ -162,6 +190,8 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal(fn('geocoding')['Environment'], undefined);
     const authorizerEnv = (fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables;
     assert.deepEqual(Object.keys(authorizerEnv).sort(), [
+      'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_REPLAY_CACHE_SIZE',
+      'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_REPLAY_TABLE', 'AUTH_DPOP_REPLAY_TIMEOUT_MS',
       'AUTH_INTROSPECTION', 'AUTH_INTROSPECTION_AUTH_METHOD', 'AUTH_INTROSPECTION_CLIENT_ID', 'AUTH_INTROSPECTION_CLIENT_SECRET',
       'AUTH_INTROSPECTION_CLIENT_SECRET_ARN', 'AUTH_INTROSPECTION_CLIENT_SECRET_SSM', 'AUTH_INTROSPECTION_ENDPOINT',
       'AUTH_ISSUER', 'AUTH_ISSUERS', 'AUTH_ISSUER_PROFILE', 'AUTH_JWKS_URI', 'AUTH_REVOCATION_ENDPOINT', 'AUTH_REVOCATION_TABLE',
@@ -254,7 +284,7 @@ describe('stages', () => {
     type Config = { functions: { authorizer: { environment: Record<string, string> } }; resources: { Resources: { AuthorizerRole: { Properties: { Policies: { PolicyName: string; PolicyDocument: { Statement: Statement[] } }[] } } } } };
     const print = async (...params: string[]): Promise<Config> => JSON.parse((await run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'staging', '--format', 'json', ...[`authIssuer=${ISSUER}`, 'introspection=opaque', 'introspectionClientId=bearer-gate-authorizer', ...params].flatMap((param) => ['--param', param])], { cwd: service, env: serverlessEnv, timeout: 60_000 })).stdout) as Config;
     const introspectionStatements = (config: Config): [string, string[], unknown][] => config.resources.Resources.AuthorizerRole.Properties.Policies
-      .filter((policy) => policy.PolicyName !== 'revocations-read')
+      .filter((policy) => policy.PolicyName !== 'revocations-read' && policy.PolicyName !== 'dpop-replay-write')
       .flatMap((policy) => policy.PolicyDocument.Statement.map((statement): [string, string[], unknown] => [statement.Effect, statement.Action, statement.Resource]));
     const partition = 'arn:${AWS::Partition}';
     const here = '${AWS::Region}:${AWS::AccountId}';
@@ -345,5 +375,115 @@ describe('stages', () => {
       { method: 'GET', path: '/b', scopes: [], requireUser: false },
     ] }] }));
     await assert.rejects(cli('routes.foreign.json'), failsWith(/API "billing" names function "billing", which this service does not have/));
+  });
+});
+
+describe('the dpop stage: the calendar requires DPoP, and no cached answer stands in for a proof', () => {
+  const dpopTable = parseRouteTable(JSON.parse(readFileSync(join(root, 'routes.dpop.json'), 'utf8')));
+  const dpopApis = new Set(dpopTable.apis.filter((api) => api.requireDpop).map((api) => api.function));
+  const lambdaOf = (resource: Resource): string => JSON.stringify(resource.Properties['AuthorizerUri']);
+
+  it('routes.dpop.json is routes.json with requireDpop on the calendar API only', () => {
+    assert.deepEqual([...dpopApis], ['calendar']);
+    const strip = (document: { apis: Record<string, unknown>[] }) => document.apis.map(({ requireDpop: _requireDpop, ...api }) => api);
+    assert.deepEqual(strip(JSON.parse(readFileSync(join(root, 'routes.dpop.json'), 'utf8')) as { apis: Record<string, unknown>[] }), strip(JSON.parse(readFileSync(join(root, 'routes.json'), 'utf8')) as { apis: Record<string, unknown>[] }));
+  });
+
+  it('REST: the calendar\'s methods go to a second authorizer of the same function, never cached; the geocoder\'s to the cached one', () => {
+    const authorizers = Object.fromEntries(ofType(dpopTemplate, 'AWS::ApiGateway::Authorizer'));
+    assert.deepEqual(Object.keys(authorizers).sort(), ['AuthorizerApiGatewayAuthorizer', 'DpopAuthorizerApiGatewayAuthorizer']);
+    const cached = authorizers['AuthorizerApiGatewayAuthorizer']!;
+    const uncached = authorizers['DpopAuthorizerApiGatewayAuthorizer']!;
+    assert.equal(cached.Properties['AuthorizerResultTtlInSeconds'], 30);
+    assert.equal(uncached.Properties['AuthorizerResultTtlInSeconds'], 0);
+    for (const authorizer of [cached, uncached]) {
+      assert.equal(authorizer.Properties['Type'], 'REQUEST');
+      // Not the DPoP header: a cached REQUEST authorizer answers 401 itself to a request that lacks
+      // one of its identity sources, and with TTL 0 the header would gate nothing the function does not check.
+      assert.equal(authorizer.Properties['IdentitySource'], 'method.request.header.Authorization');
+      assert.ok(lambdaOf(authorizer).includes('"AuthorizerLambdaFunction","Arn"'), 'the authorizer function');
+    }
+    assert.equal(lambdaOf(cached), lambdaOf(uncached), 'one function behind both');
+    const permission = dpopTemplate.Resources['DpopAuthorizerLambdaPermissionApiGateway'];
+    assert.deepEqual(permission?.Properties['FunctionName'], { 'Fn::GetAtt': ['AuthorizerLambdaFunction', 'Arn'] });
+    const methods = ofType(dpopTemplate, 'AWS::ApiGateway::Method').filter(([, method]) => method.Properties['HttpMethod'] !== 'OPTIONS');
+    assert.equal(methods.length, dpopTable.routes.length);
+    for (const [name, method] of methods) {
+      const expected = name.startsWith('ApiGatewayMethodCalendar') ? 'DpopAuthorizerApiGatewayAuthorizer' : 'AuthorizerApiGatewayAuthorizer';
+      assert.deepEqual(method.Properties['AuthorizerId'], { Ref: expected }, name);
+    }
+  });
+
+  it('HTTP API: the calendar\'s routes go to the dpop authorizer (TTL 0, policies), the geocoder\'s to bearer (30 s)', () => {
+    const authorizers = Object.fromEntries(ofType(dpopTemplate, 'AWS::ApiGatewayV2::Authorizer'));
+    assert.deepEqual(Object.keys(authorizers).sort(), ['HttpApiAuthorizerBearer', 'HttpApiAuthorizerDpop']);
+    assert.equal(authorizers['HttpApiAuthorizerBearer']!.Properties['AuthorizerResultTtlInSeconds'], 30);
+    assert.equal(authorizers['HttpApiAuthorizerDpop']!.Properties['AuthorizerResultTtlInSeconds'], 0);
+    for (const authorizer of Object.values(authorizers)) {
+      assert.equal(authorizer.Properties['AuthorizerPayloadFormatVersion'], '2.0');
+      assert.equal(authorizer.Properties['EnableSimpleResponses'], false);
+      assert.deepEqual(authorizer.Properties['IdentitySource'], ['$request.header.Authorization']);
+    }
+    assert.equal(lambdaOf(authorizers['HttpApiAuthorizerBearer']!), lambdaOf(authorizers['HttpApiAuthorizerDpop']!));
+    const routes = ofType(dpopTemplate, 'AWS::ApiGatewayV2::Route');
+    assert.equal(routes.length, dpopTable.routes.length);
+    for (const [name, route] of routes) {
+      const expected = String(route.Properties['RouteKey']).includes(' /calendar/') ? 'HttpApiAuthorizerDpop' : 'HttpApiAuthorizerBearer';
+      assert.deepEqual(route.Properties['AuthorizerId'], { Ref: expected }, name);
+    }
+  });
+
+  it('REST 401s carry a DPoP challenge with the accepted algorithms beside the Bearer one (RFC 9449 §7.1, §7.2); 403s stay Bearer', () => {
+    const responses: Record<string, Record<string, unknown>> = Object.fromEntries(ofType(dpopTemplate, 'AWS::ApiGateway::GatewayResponse').map(([, response]) => [String(response.Properties['ResponseType']), response.Properties]));
+    const header = (type: string) => (responses[type]?.['ResponseParameters'] as Record<string, string>)['gatewayresponse.header.WWW-Authenticate'];
+    assert.equal(header('UNAUTHORIZED'), `'DPoP realm="bearer-gate", algs="RS256 RS384 RS512 PS256 PS384 PS512 ES256 ES384 ES512 EdDSA", error="invalid_token", Bearer realm="bearer-gate", error="invalid_token"'`);
+    assert.equal(header('ACCESS_DENIED'), `'Bearer realm="bearer-gate", error="insufficient_scope"'`);
+    const env = (dpopTemplate.Resources['AuthorizerLambdaFunction']!.Properties['Environment'] as { Variables: Record<string, string> }).Variables;
+    assert.equal(env['AUTH_DPOP_REPLAY_TABLE'], 'bearer-gate-dpop-dpop-replay');
+    assert.equal(dpopTemplate.Resources['DpopReplayTable']?.Properties['TableName'], 'bearer-gate-dpop-dpop-replay');
+  });
+
+  it('the DPoP settings are checked when the stage is packaged, by the authorizer\'s parser, naming the param; the challenge follows dpopAlgorithms', async () => {
+    const print = (...params: string[]) => run(process.execPath, [join(root, 'node_modules/serverless/bin/serverless.js'), 'print', '--stage', 'dpop', '--format', 'json', ...[`authIssuer=${ISSUER}`, ...params].flatMap((param) => ['--param', param])], { cwd: dpopService, env: serverlessEnv, timeout: 60_000 });
+    type Config = { functions: { authorizer: { environment: Record<string, string> } }; resources: { Resources: { UnauthorizedGatewayResponse: { Properties: { ResponseParameters: Record<string, string> } } } } };
+    const config = JSON.parse((await print('dpopAlgorithms=ES256,EdDSA', 'dpopIatWindowSeconds=120')).stdout) as Config;
+    assert.match(config.resources.Resources.UnauthorizedGatewayResponse.Properties.ResponseParameters['gatewayresponse.header.WWW-Authenticate']!, /^'DPoP realm="bearer-gate", algs="ES256 EdDSA", error="invalid_token", Bearer /);
+    assert.equal(config.functions.authorizer.environment['AUTH_DPOP_ALGORITHMS'], 'ES256,EdDSA');
+    assert.equal(config.functions.authorizer.environment['AUTH_DPOP_IAT_WINDOW_SECONDS'], '120');
+    const failsWith = (pattern: RegExp) => (error: { stdout?: string; stderr?: string }) => {
+      assert.match(`${error.stdout}${error.stderr}`, pattern);
+      return true;
+    };
+    await assert.rejects(print('dpopAlgorithms=HS256'), failsWith(/DPoP settings of stage "dpop" \(params\.dpop\.dpopAlgorithms\): AUTH_DPOP_ALGORITHMS: "HS256" is not supported/));
+    await assert.rejects(print('dpopPublicOrigin=https://api.example.com/v1'), failsWith(/params\.dpop\.dpopPublicOrigin.*is not an origin/));
+  });
+
+  it('the packaged authorizer of the stage bundles routes.dpop.json: an unbound Bearer token is refused on the calendar and allowed on the geocoder', async () => {
+    const key = generateTestKey('ES256');
+    const issuer = 'https://issuer.dpop.example/';
+    const unzipped = join(workDir, 'dpop-authorizer');
+    for (const entry of zipEntries(join(dpopService, '.serverless/authorizer.zip'))) {
+      mkdirSync(dirname(join(unzipped, entry.name)), { recursive: true });
+      writeFileSync(join(unzipped, entry.name), entry.read());
+    }
+    const env = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks', AUTH_JWKS_SNAPSHOT: JSON.stringify(jwks(key)), AUTH_LOG_LEVEL: 'silent', AUTH_METRICS: 'false' };
+    Object.assign(process.env, env);
+    let handler: (event: unknown) => Promise<APIGatewayAuthorizerResult>;
+    try {
+      ({ handler } = await import(join(unzipped, 'handlers/authorizer.mjs')) as { handler: typeof handler });
+    } finally {
+      for (const name of Object.keys(env)) delete process.env[name];
+    }
+    const request = (method: string, path: string, token: string) => ({
+      type: 'REQUEST', methodArn: arnFor(method, path), resource: path, path, httpMethod: method, headers: { Authorization: `Bearer ${token}` },
+    });
+    // An unbound token is refused on the calendar: no policy names its routes (a Deny, 403).
+    const calendarToken = signJwt(key, userClaims(issuer, { scope: 'read' }));
+    const calendar = await handler(request('GET', '/calendar/v1/events', calendarToken));
+    for (const [method, path] of [['GET', '/calendar/v1/events'], ['GET', '/calendar/v1/events/abc'], ['POST', '/calendar/v1/events']] as const) {
+      assert.ok(!policyAllows(calendar, arnFor(method, path)), `${method} ${path}`);
+    }
+    const geocodingToken = signJwt(key, userClaims(issuer, { aud: 'https://api.example.com/geocoding/v1/' }));
+    assert.ok(policyAllows(await handler(request('GET', '/geocoding/v1/reverse', geocodingToken)), arnFor('GET', '/geocoding/v1/reverse')));
   });
 });
