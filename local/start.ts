@@ -13,8 +13,9 @@ Settings (environment variables, defaults in brackets):
   LOCAL_LAMBDA_PORT    serverless offline's Lambda invoke endpoint [3002]
   LOCAL_ISSUER_PORT    the issuer [4000]
   LOCAL_DYNAMODB_PORT  dynalite [8000]
-  LOCAL_STAGE          the serverless stage, and the REST API's path prefix [dev]
-  LOCAL_DATA_DIR       where the issuer's signing key is kept [.local/]
+  LOCAL_STAGE          the serverless stage, and the REST API's path prefix [dev];
+                       dpop: the calendar requires DPoP-bound tokens (routes.dpop.json)
+  LOCAL_DATA_DIR       where the issuer's signing key and the DPoP client key are kept [.local/]
   LOCAL_VERBOSE=1      all of serverless offline's output, not just one line per decision
 
 Options:
