@@ -8,12 +8,15 @@ import { constants, createPublicKey, type JsonWebKey, type VerifyKeyObjectInput,
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import { policyAllows } from '../test/helpers/policy.js';
 import type { TestKey } from '../test/helpers/jwt.js';
+import { type DrainedPipe, openDrainedPipe } from './drained-pipe.js';
 import { AUDIENCE, type BenchAlgorithm, METHOD_ARN, requestEvent, type RequestEvent, tamper } from './fixtures.js';
 
 type Handler = (event: RequestEvent, context?: Context) => Promise<APIGatewayAuthorizerResult>;
 
 interface ContenderBase {
   name: string;
+  /** Bytes of log output per call, for contenders that write through the drained pipe. */
+  logBytesPerCall?: () => number;
   /** Asserts that the first token is accepted and a tampered one refused. */
   check(): Promise<void>;
 }
@@ -35,7 +38,9 @@ export const CONTENDER_NAMES = {
   floor: 'floor (crypto.verify)',
   ours: 'ours (handler, cache off)',
   oursCached: 'ours, same token (cache hit)',
-  oursLogged: 'ours + decision log/EMF line (cache off)',
+  oursLogged: 'ours, decision line on (the default; cache off)',
+  oursLoggedCached: 'ours, decision line on, same token (cache hit)',
+  powertools: 'aws-jwt-verify + route policy + Powertools Logger and Metrics',
   oursRevocation: 'ours + revocation on (warm list, cache off)',
   oursRevocationCached: 'ours + revocation on, same token (cache hit)',
   oursIntrospectionCached: 'ours, opaque token by introspection (cache hit)',
@@ -85,17 +90,42 @@ const LAMBDA_CONTEXT = {
   invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:bearer-gate-dev-authorizer',
 } as Context;
 
-/** Runs the handler with a Lambda context and process.stdout.write swapped for a sink that drops what it is given. */
-function discardingStdout(handler: Handler): Handler {
-  const sink = (() => true) as typeof process.stdout.write;
-  return async (event) => {
-    const original = process.stdout.write;
-    process.stdout.write = sink;
-    try {
-      return await handler(event, LAMBDA_CONTEXT);
-    } finally {
-      process.stdout.write = original;
-    }
+// Every logging contender writes to one pipe that another process drains, as Lambda's stdout is.
+let pipe: DrainedPipe | undefined;
+function drainedPipe(): DrainedPipe {
+  if (pipe === undefined) {
+    const opened = openDrainedPipe();
+    process.once('exit', () => opened.close());
+    pipe = opened;
+  }
+  return pipe;
+}
+
+/**
+ * Runs the handler with a Lambda context and process.stdout.write swapped for a write to the
+ * drained pipe, counting the bytes: what the line costs, as Lambda pays for it.
+ */
+function pipedStdout(handler: Handler): { handler: Handler; bytesPerCall: () => number } {
+  const target = drainedPipe();
+  let bytes = 0;
+  let calls = 0;
+  const sink = ((chunk: string | Uint8Array) => {
+    bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    target.write(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  return {
+    handler: async (event) => {
+      calls += 1;
+      const original = process.stdout.write;
+      process.stdout.write = sink;
+      try {
+        return await handler(event, LAMBDA_CONTEXT);
+      } finally {
+        process.stdout.write = original;
+      }
+    },
+    bytesPerCall: () => (calls === 0 ? 0 : bytes / calls),
   };
 }
 
@@ -216,7 +246,11 @@ export async function createContenders(context: ContenderContext): Promise<Conte
 
   const ours = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-nocache`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
   const cached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000' });
-  const logged = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-logged`, { ...base, AUTH_DECISION_CACHE_SIZE: '0', AUTH_LOG_LEVEL: 'info', AUTH_METRICS: 'true' });
+  const logged = pipedStdout((await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-logged`, { ...base, AUTH_DECISION_CACHE_SIZE: '0', AUTH_LOG_LEVEL: 'info', AUTH_METRICS: 'true' })).handler);
+  const loggedCached = pipedStdout((await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-logged-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000', AUTH_LOG_LEVEL: 'info', AUTH_METRICS: 'true' })).handler);
+  const powertoolsPeer = await importWithEnv<{ handler: Handler; cacheJwks(jwks: unknown): void }>('./peers/aws-jwt-verify-powertools.ts', alg, { ...base, POWERTOOLS_LOG_LEVEL: 'INFO', AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand' });
+  powertoolsPeer.cacheJwks(context.jwks);
+  const powertools = pipedStdout(powertoolsPeer.handler);
   const revocation = { AUTH_REVOCATION_TABLE: 'bench-revocations', AUTH_REVOCATION_ENDPOINT: await revocationEndpoint(issuer) };
   const revoking = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '0' });
   const revokingCached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-revocation-cache`, { ...base, ...revocation, AUTH_DECISION_CACHE_SIZE: '1000' });
@@ -243,8 +277,10 @@ export async function createContenders(context: ContenderContext): Promise<Conte
     floor(context),
     handlerContender(CONTENDER_NAMES.ours, ours.handler, events, tampered),
     { ...handlerContender(CONTENDER_NAMES.oursCached, cached.handler, events, tampered), call: () => cached.handler(events[0]!) },
-    // The line is built and handed to stdout.write as in Lambda; only the terminal is spared it.
-    handlerContender(CONTENDER_NAMES.oursLogged, discardingStdout(logged.handler), events, tampered),
+    // The line is built and written to a pipe another process drains, as in Lambda.
+    { ...handlerContender(CONTENDER_NAMES.oursLogged, logged.handler, events, tampered), logBytesPerCall: logged.bytesPerCall },
+    { ...handlerContender(CONTENDER_NAMES.oursLoggedCached, loggedCached.handler, events, tampered), call: () => loggedCached.handler(events[0]!), logBytesPerCall: loggedCached.bytesPerCall },
+    { ...handlerContender(CONTENDER_NAMES.powertools, powertools.handler, events, tampered), logBytesPerCall: powertools.bytesPerCall },
     // The list is refreshed in the background every 5 s while the rounds run, as in a busy container.
     handlerContender(CONTENDER_NAMES.oursRevocation, revoking.handler, events, tampered),
     { ...handlerContender(CONTENDER_NAMES.oursRevocationCached, revokingCached.handler, events, tampered), call: () => revokingCached.handler(events[0]!) },

@@ -25,6 +25,8 @@ export interface ContenderResult {
   ratioToFloor: number;
   /** JWKS requests the server saw while this contender ran (checks, warm-up and rounds). */
   jwksFetches: number;
+  /** Bytes of log output per decision, for the rows that write through the drained pipe. */
+  logBytesPerDecision: number | undefined;
   roundMeansNs: number[];
 }
 
@@ -86,6 +88,7 @@ export async function measurePerRequest(contenders: Contender[], poolSize: numbe
       p99Ns: percentile(perCall, 0.99),
       ratioToFloor: nsPerOp / floorNs,
       jwksFetches: fetches.get(contender)!,
+      logBytesPerDecision: contender.logBytesPerCall?.(),
       roundMeansNs: means,
     };
   });

@@ -127,8 +127,9 @@ export function formatReport(results: BenchResults): string {
 
   for (const [alg, rows] of Object.entries(results.perRequest)) {
     out.push('', `Per-request cost, ${alg} (median over rounds of the batch mean; p50/p99 from per-call hrtime samples)`);
-    out.push(table(['contender', 'µs/op', 'ops/s', 'p50 µs', 'p99 µs', '× floor', 'JWKS fetches'], rows.map((row) => [
+    out.push(table(['contender', 'µs/op', 'ops/s', 'p50 µs', 'p99 µs', '× floor', 'JWKS fetches', 'log B/decision'], rows.map((row) => [
       row.name, us(row.nsPerOp), int(row.opsPerSecond), us(row.p50Ns), us(row.p99Ns), row.ratioToFloor.toFixed(3), String(row.jwksFetches),
+      row.logBytesPerDecision === undefined ? '0' : row.logBytesPerDecision.toFixed(0),
     ])));
   }
 

@@ -1,7 +1,8 @@
 import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 // The stage's route table: routes.json here and in tests, the stage's file in a build (serverless.yml, esbuild alias).
 import routeTableDocument from '#route-table' with { type: 'json' };
-import { createAuthorizer, type Decision } from '../lib/authorizer/authorizer.js';
+import { createAuthorizer } from '../lib/authorizer/authorizer.js';
+import { createDecisionLog } from '../lib/authorizer/decision-log.js';
 import { loadConfig } from '../lib/authorizer/config.js';
 import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
 import { embeddedMetrics } from '../lib/shared/metrics.js';
@@ -39,6 +40,8 @@ let dpopChecker: Promise<DpopChecker> | undefined;
 const dpop = () => (dpopChecker ??= dpopFrom(config));
 if (config.dpop.replay.tableName !== undefined || routes.apis.some(({ requireDpop }) => requireDpop)) dpop().catch(() => (dpopChecker = undefined));
 const authorize = createAuthorizer({ config, routes, verifier, revocations, dpop });
+// One line per decision, with its metrics (EMF): README, Logs.
+const logDecision = createDecisionLog(logger, config);
 
 /** The DPoP check (RFC 9449), with the fleet-wide replay store when AUTH_DPOP_REPLAY_TABLE names one. */
 async function dpopFrom({ dpop: settings, clockToleranceSeconds }: typeof config): Promise<DpopChecker> {
@@ -99,32 +102,6 @@ async function revocationsFrom({ revocation, maxTokenLifetimeSeconds }: typeof c
 }
 
 /**
- * One line per decision: the log entry, and (EMF) the metrics Decisions and DecisionCacheHits by
- * outcome and reason. With metrics on, the line is written whatever the log level.
- */
-function logDecision(decision: Decision, startedAt: number): void {
-  const level = decision.retryable ? 'error' : 'info';
-  const { enabled: metricsOn, namespace } = config.metrics;
-  if (!metricsOn && !logger.enabled(level)) return;
-  const metrics = metricsOn
-    ? embeddedMetrics(namespace, { service: logger.service, outcome: decision.outcome, reason: decision.reason ?? 'ok' }, { Decisions: 1, DecisionCacheHits: decision.cached ? 1 : 0 }, Date.now())
-    : undefined;
-  // The logger spreads the metrics last: their dimensions (reason "ok") win over the log fields
-  // of the same name (reason undefined when allowed).
-  logger.log(level, 'decision', {
-    outcome: decision.outcome,
-    reason: decision.reason,
-    detail: decision.detail,
-    api: decision.api,
-    route: decision.route,
-    sub: decision.sub,
-    clientId: decision.clientId,
-    kid: decision.kid,
-    latencyMs: Math.round((performance.now() - startedAt) * 1000) / 1000,
-  }, metrics);
-}
-
-/**
  * The Lambda entry point for REST (TOKEN and REQUEST) and HTTP API (payload 2.0) authorizers. Resolves
  * to a policy, or rejects with `Unauthorized` (a definitive refusal on REST) or with another error
  * (a transient failure, both APIs).
@@ -135,7 +112,7 @@ export async function handler(event: unknown, context?: Context): Promise<APIGat
   const pending = authorize(event);
   // Usually a decision already (known key or remembered token): no await, no extra microtask.
   const decision = pending instanceof Promise ? await pending : pending;
-  logDecision(decision, startedAt);
+  logDecision(decision, performance.now() - startedAt, Date.now());
   // Only "Unauthorized" means 401 to API Gateway; any other error is an authorizer failure (5xx),
   // which is what an outage must be: retryable, and never a cached verdict on the token.
   if (decision.retryable) throw new Error('Authorizer unavailable: the token could not be checked; retry');

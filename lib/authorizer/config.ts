@@ -113,6 +113,11 @@ function metricsEnabled(env: Environment): boolean {
   if (firstSet(env, 'AUTH_METRICS', 'POWERTOOLS_METRICS_DISABLED') === 'POWERTOOLS_METRICS_DISABLED') {
     return !boolean(env, 'POWERTOOLS_METRICS_DISABLED', false);
   }
+  const value = env['AUTH_METRICS']?.trim().toLowerCase();
+  if (value === 'refusals') return true;
+  if (value !== undefined && value !== '' && !['true', 'false', '1', '0'].includes(value)) {
+    throw new ConfigError('AUTH_METRICS', `"${env['AUTH_METRICS']}" is not true, false or refusals (metrics on refused decisions only)`);
+  }
   return boolean(env, 'AUTH_METRICS', true);
 }
 
@@ -202,6 +207,8 @@ export function loadConfig(env: Environment): AuthorizerConfig {
     jwksPrefetch: boolean(env, 'AUTH_JWKS_PREFETCH', DEFAULTS.jwksPrefetch),
     metrics: {
       enabled: metricsEnabled(env),
+      // AUTH_METRICS=refusals: allowed decisions' lines carry no EMF, so Decisions counts refusals only.
+      refusalsOnly: env['AUTH_METRICS']?.trim().toLowerCase() === 'refusals',
       namespace: metricsNamespace(env),
     },
     revocation: revocationConfig(env),

@@ -13,7 +13,8 @@ const REQUIRED_MEMBERS: Record<string, readonly string[]> = {
  * not a string.
  */
 export function jwkThumbprint(jwk: Record<string, unknown>): string | undefined {
-  const members = typeof jwk['kty'] === 'string' ? REQUIRED_MEMBERS[jwk['kty']] : undefined;
+  // Own members only: a kty of "toString" or "__proto__" names no key type.
+  const members = typeof jwk['kty'] === 'string' && Object.hasOwn(REQUIRED_MEMBERS, jwk['kty']) ? REQUIRED_MEMBERS[jwk['kty']] : undefined;
   if (members === undefined) return undefined;
   let canonical = '{';
   for (const [index, name] of members.entries()) {

@@ -5,6 +5,8 @@
  */
 export interface MetricsOptions {
   enabled: boolean;
+  /** Decisions' metrics on refusals only (AUTH_METRICS=refusals); other metrics are unaffected. */
+  refusalsOnly?: boolean;
   namespace: string;
 }
 
@@ -19,16 +21,13 @@ export function embeddedMetrics(
       Timestamp: timestamp,
       CloudWatchMetrics: [{
         Namespace: namespace,
-        // One set per level of detail: totals by outcome, and by outcome and reason.
-        Dimensions: dimensionSets(Object.keys(dimensions)),
+        // One set with every dimension, as Powertools writes it: coarser totals are a metric-math
+        // SUM over it, so repeating them in every line would buy nothing but bytes.
+        Dimensions: [Object.keys(dimensions)],
         Metrics: Object.keys(metrics).map((name) => ({ Name: name, Unit: 'Count' })),
       }],
     },
     ...dimensions,
     ...metrics,
   };
-}
-
-function dimensionSets(names: string[]): string[][] {
-  return names.map((_, index) => names.slice(0, index + 1));
 }

@@ -82,6 +82,21 @@ describe('log lines in the format of Powertools Logger', () => {
     }
   });
 
+  it('write the keys that never change in a container (function_arn, function_name, function_memory_size) on its first invocation\'s lines only', () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger({ service: 'x', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    logger.startInvocation(context);
+    logger.log('info', 'first');
+    logger.log('info', 'same invocation');
+    logger.startInvocation({ ...context, awsRequestId: 'd1d0e3f0-0000-4000-8000-000000000002' });
+    logger.logJson('info', 'next', '"outcome":"allow"');
+    const constant = ['function_arn', 'function_name', 'function_memory_size'];
+    for (const line of lines.slice(0, 2)) for (const key of constant) assert.ok(key in line, key);
+    for (const key of constant) assert.ok(!(key in lines[2]!), key);
+    // What identifies the invocation stays on every line, as Powertools writes it.
+    assert.deepEqual([lines[2]!['function_request_id'], lines[2]!['cold_start'], lines[2]!['service'], lines[2]!['outcome']], ['d1d0e3f0-0000-4000-8000-000000000002', false, 'x', 'allow']);
+  });
+
   it('resolve the level as Powertools does where Lambda\'s level is not the more verbose one', () => {
     const cases: Record<string, string | undefined>[] = [
       {},
