@@ -100,6 +100,8 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
       (nsOf(alg, CONTENDER_NAMES.oursRevocationCached) - nsOf(alg, CONTENDER_NAMES.oursCached)) / 1000,
       1, (value) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} µs/op`, '≤ +1 µs/op',
     )),
+    // The decision line (issue #15), with stdout a drained pipe.
+    ...decisionLineTargets(results, check, times, nsOf),
     // DPoP: what the two signature checks cost, and everything else ours does on top (RFC 9449 §4.3).
     ...(['RS256', 'ES256'] as const).map((alg) => check(
       `${alg} DPoP request/two signature checks`,
@@ -110,6 +112,31 @@ export function evaluateTargets(results: Pick<BenchResults, 'perRequest' | 'cold
       `${alg} introspection cache hit vs decision-cache hit`,
       (nsOf(alg, CONTENDER_NAMES.oursIntrospectionCached) - nsOf(alg, CONTENDER_NAMES.oursCached)) / 1000,
       1, (value) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} µs/op`, '≤ +1 µs/op (within noise)',
+    )),
+  ];
+}
+
+function decisionLineTargets(
+  results: Pick<BenchResults, 'perRequest'>,
+  check: (name: string, value: number, limit: number, format: (value: number) => string, target: string) => Target,
+  times: (value: number) => string,
+  nsOf: (alg: BenchAlgorithm, name: string) => number,
+): Target[] {
+  const floor = (alg: BenchAlgorithm) => nsOf(alg, CONTENDER_NAMES.floor);
+  const lineNs = (alg: BenchAlgorithm) => nsOf(alg, CONTENDER_NAMES.oursLogged) - nsOf(alg, CONTENDER_NAMES.ours);
+  const bytes = find(results.perRequest.RS256, CONTENDER_NAMES.oursLoggedCached)?.logBytesPerDecision ?? Number.NaN;
+  const why = (target: Target, reason: string): Target => (target.met === false ? { ...target, why: reason } : target);
+  const lineWhy = (alg: BenchAlgorithm) => `the line costs ${(lineNs(alg) / 1000).toFixed(1)} µs here: one write(2) of ~${bytes.toFixed(0)} bytes to a pipe another process drains (the syscall and waking the reader on a busy 2-core machine), on top of building it (~1 µs)`;
+  return [
+    why(check('RS256 decision line cost/floor', lineNs('RS256') / floor('RS256'), 0.25, times, '≤ 0.25x'), lineWhy('RS256')),
+    why(check('typical allow line, warm', bytes, 550, (value) => `${value.toFixed(0)} bytes`, '≤ 550 bytes'),
+      `missed by ${(bytes - 550).toFixed(0)} bytes: the Powertools keys that identify the invocation (function_request_id, xray_trace_id, cold_start: ~130 bytes) and the EMF directive (~230 bytes) stay on every line`),
+    why(check('RS256 ours, line on/floor', nsOf('RS256', CONTENDER_NAMES.oursLogged) / floor('RS256'), 1.5, times, '≤ 1.5x'), lineWhy('RS256')),
+    why(check('ES256 ours, line on/floor', nsOf('ES256', CONTENDER_NAMES.oursLogged) / floor('ES256'), 1.25, times, '≤ 1.25x'), lineWhy('ES256')),
+    why(check('RS256 same token, line on/floor', nsOf('RS256', CONTENDER_NAMES.oursLoggedCached) / floor('RS256'), 0.35, times, '≤ 0.35x'), lineWhy('RS256')),
+    ...(['RS256', 'ES256'] as const).map((alg) => check(
+      `${alg} ours, line on/aws-jwt-verify + Powertools`,
+      nsOf(alg, CONTENDER_NAMES.oursLogged) / nsOf(alg, CONTENDER_NAMES.powertools), 0.5, times, '≤ 0.5x',
     )),
   ];
 }
