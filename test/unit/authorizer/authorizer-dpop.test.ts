@@ -134,6 +134,13 @@ describe('authorizer with DPoP: binding rules', () => {
     expectRefusal(await authorize(restEvent(`DPoP ${token}`, stale)), 'dpop_proof_invalid', /"iat" is more than/);
   });
 
+  it('a proof whose jwk has kty "toString" is a definitive dpop_proof_invalid (401), not a retryable internal_error', async () => {
+    const authorize = authorizer();
+    const token = bound();
+    const proof = dpopProof(clientKey, { htm: 'GET', htu: urlOf('/calendar/v1/events'), token, header: { jwk: { kty: 'toString', crv: 'P-256', x: 'a', y: 'b' } } });
+    expectRefusal(await authorize(restEvent(`DPoP ${token}`, proof)), 'dpop_proof_invalid');
+  });
+
   it('a TOKEN event with the DPoP scheme is refused: it cannot carry the proof', async () => {
     const authorize = authorizer();
     const token = bound();

@@ -160,7 +160,14 @@ describe('DpopReplayGuard with a store', () => {
     };
     const events: ReplayEvent[] = [];
     const guard = new DpopReplayGuard({ ...OPTIONS, timeoutMs: 50 }, store, (event) => events.push(event));
-    await assert.rejects(Promise.resolve(guard.check(replayKey(THUMBPRINT, 'jti-hang'), NOW + 305, NOW)), isAuthError('dpop_replay_unavailable'));
+    // AbortSignal.timeout's timer does not hold the event loop open, and a store that never answers
+    // holds nothing either: without this the runner would see an idle loop and cancel the test.
+    const keepAlive = setInterval(() => undefined, 1_000);
+    try {
+      await assert.rejects(Promise.resolve(guard.check(replayKey(THUMBPRINT, 'jti-hang'), NOW + 305, NOW)), isAuthError('dpop_replay_unavailable'));
+    } finally {
+      clearInterval(keepAlive);
+    }
     assert.equal(given?.aborted, true);
     assert.equal((given?.reason as Error | undefined)?.name, 'TimeoutError');
     assert.equal(events.length, 1);

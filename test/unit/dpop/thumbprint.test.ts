@@ -73,9 +73,7 @@ describe('jwkThumbprint (RFC 7638)', () => {
     assert.equal(jwkThumbprint({ kty: ['RSA'], n: RFC_7638_KEY.n, e: 'AQAB' }), undefined);
   });
 
-  it('a kty that names an Object.prototype member (toString, constructor, __proto__, hasOwnProperty) has none', {
-    todo: 'BUG lib/dpop/thumbprint.ts: REQUIRED_MEMBERS[kty] reads the prototype chain, so kty "toString" etc. throws a TypeError instead of giving undefined',
-  }, () => {
+  it('a kty that names an Object.prototype member (toString, constructor, __proto__, hasOwnProperty) has none', () => {
     for (const kty of ['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf']) {
       assert.equal(jwkThumbprint({ kty, n: 'x', e: 'y', crv: 'P-256', x: 'x', y: 'y' }), undefined, kty);
     }
