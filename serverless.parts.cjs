@@ -150,6 +150,8 @@ function dpopReplayTable() {
  * token, and a client that gets a new token makes a new proof anyway.
  */
 function dpop({ env, table, service, stage }) {
+  // The table resource, the role's policy and the variable all take this name: none works without it.
+  if (env.AUTH_DPOP_REPLAY_TABLE === '') throw new Error(`params.${stage}.dpopReplayTable is empty: the DPoP replay table needs a name (the default is \${self:service}-\${sls:stage}-dpop-replay). To accept proofs on each container's memory when the table cannot be reached, set dpopReplayContainerOnly=true instead.`);
   const { dpopConfig } = require('tsx/cjs/api').require('./lib/authorizer/dpop-config.ts', __filename);
   let config;
   try {

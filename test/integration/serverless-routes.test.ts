@@ -95,5 +95,8 @@ describe('serverless.yml and routes.json cannot drift apart', () => {
     } finally {
       process.argv.pop();
     }
+    // No replay table name (only a params block can give ''): the DPoP settings refuse, with the fix.
+    const resolved = await parts({ resolveVariable }) as unknown as { dpop: unknown };
+    assert.throws(() => resolved.dpop, /params\.dpop\.dpopReplayTable is empty: the DPoP replay table needs a name/);
   });
 });
