@@ -48,6 +48,8 @@ function basePath(env: Environment): string | undefined {
 
 export function dpopConfig(env: Environment): DpopConfig {
   const names = list(env['AUTH_DPOP_ALGORITHMS'] ?? '');
+  // Set but empty (",") must not mean "all of them": the operator meant to narrow the list.
+  if (names.length === 0 && (env['AUTH_DPOP_ALGORITHMS'] ?? '').trim() !== '') throw new ConfigError('AUTH_DPOP_ALGORITHMS', 'lists no algorithm; name at least one (e.g. ES256) or unset it for every supported one');
   for (const name of names) {
     if (!isSupportedAlgorithm(name)) throw new ConfigError('AUTH_DPOP_ALGORITHMS', `"${name}" is not supported; choose from ${SUPPORTED_ALGORITHMS.join(', ')} (a proof is signed with the client's private key: never none or HS*)`);
   }
