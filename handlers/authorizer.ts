@@ -3,7 +3,8 @@ import type { APIGatewayAuthorizerResult, Context } from 'aws-lambda';
 import routeTableDocument from '#route-table' with { type: 'json' };
 import { createAuthorizer } from '../lib/authorizer/authorizer.js';
 import { createDecisionLog } from '../lib/authorizer/decision-log.js';
-import { loadConfig } from '../lib/authorizer/config.js';
+import { introspectionRequested, loadBaseConfig } from '../lib/authorizer/base-config.js';
+import { dpopRequested } from '../lib/authorizer/dpop-defaults.js';
 import { createLogger, logLevelFromEnv, serviceNameFromEnv } from '../lib/shared/log.js';
 import { embeddedMetrics } from '../lib/shared/metrics.js';
 import { parseRouteTable } from '../lib/authorizer/route-table.js';
@@ -15,7 +16,13 @@ import type { DpopChecker } from '../lib/dpop/dpop-checker.js';
 // Cold start: configuration and route table are validated once; a mistake fails the init phase
 // loudly (API Gateway answers 500) instead of authorizing anything.
 const logger = createLogger({ service: serviceNameFromEnv(process.env, 'bearer-gate-authorizer'), level: logLevelFromEnv(process.env) });
-const config = loadConfig(process.env);
+// DPoP's and introspection's settings are read by chunks of their own, loaded only when any is given
+// (loadConfig, in config.ts, does the same in one step for tests and tools).
+const baseConfig = loadBaseConfig(process.env);
+const withDpop = dpopRequested(process.env) ? { ...baseConfig, dpop: (await import('../lib/authorizer/dpop-config.js')).dpopConfig(process.env) } : baseConfig;
+const config = introspectionRequested(process.env, baseConfig.issuers)
+  ? (await import('../lib/authorizer/introspection-config.js')).applyIntrospection(withDpop, process.env)
+  : withDpop;
 const JWKS_METRICS = { jwks_fetched: 'JwksFetches', jwks_fetch_failed: 'JwksFetchFailures', jwks_key_skipped: 'JwksKeysSkipped' } as const;
 // Features that are off cost nothing: their code is a chunk of its own (serverless.yml: splitting),
 // loaded only when the configuration turns them on.

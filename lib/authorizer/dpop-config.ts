@@ -1,26 +1,11 @@
 /** DPoP (RFC 9449) settings: the proof rules, the request URL, and the replay store. */
 import { ConfigError } from '../errors.js';
 import { type Algorithm, isSupportedAlgorithm, SUPPORTED_ALGORITHMS } from '../jwt/algorithms.js';
-import type { DpopUrlSettings } from './dpop-request.js';
 import { boolean, type Environment, integer, list } from './env.js';
 
-export const DPOP_VARIABLES = [
-  'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_REPLAY_TABLE',
-  'AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_TIMEOUT_MS', 'AUTH_DPOP_REPLAY_CACHE_SIZE',
-] as const;
+import type { DpopConfig } from './dpop-defaults.js';
 
-export interface DpopConfig extends DpopUrlSettings {
-  algorithms: Algorithm[];
-  iatWindowSeconds: number;
-  replay: {
-    /** The fleet-wide store; undefined: this container's memory only. */
-    tableName: string | undefined;
-    endpoint: string | undefined;
-    containerOnlyWhenStoreDown: boolean;
-    timeoutMs: number;
-    cacheSize: number;
-  };
-}
+export { DPOP_VARIABLES, type DpopConfig } from './dpop-defaults.js';
 
 function origin(env: Environment): string | undefined {
   const value = env['AUTH_DPOP_PUBLIC_ORIGIN']?.trim();

@@ -7,15 +7,10 @@ import type { ProfileName } from '../jwt/issuer-profile.js';
 import type { ClientSecretSource } from '../introspection/client-secret.js';
 import type { ClientAuthMethod, IntrospectionClient, IntrospectionOptions } from '../introspection/token-introspector.js';
 import { type Environment, integer, isSet } from './env.js';
+import type { AuthorizerConfig, IssuerConfig } from './base-config.js';
+import { INTROSPECTION_OPTION_VARIABLES, INTROSPECTION_VARIABLES } from './introspection-variables.js';
 
-export const INTROSPECTION_VARIABLES = [
-  'AUTH_INTROSPECTION', 'AUTH_INTROSPECTION_ENDPOINT', 'AUTH_INTROSPECTION_CLIENT_ID', 'AUTH_INTROSPECTION_CLIENT_SECRET',
-  'AUTH_INTROSPECTION_CLIENT_SECRET_SSM', 'AUTH_INTROSPECTION_CLIENT_SECRET_ARN', 'AUTH_INTROSPECTION_AUTH_METHOD',
-] as const;
-export const INTROSPECTION_OPTION_VARIABLES = [
-  'AUTH_INTROSPECTION_TIMEOUT_MS', 'AUTH_INTROSPECTION_MAX_BYTES', 'AUTH_INTROSPECTION_CACHE_SIZE', 'AUTH_INTROSPECTION_CACHE_SECONDS',
-  'AUTH_INTROSPECTION_INACTIVE_CACHE_SECONDS', 'AUTH_INTROSPECTION_STALE_IF_ERROR_SECONDS',
-] as const;
+export { INTROSPECTION_OPTION_VARIABLES, INTROSPECTION_VARIABLES } from './introspection-variables.js';
 
 /** What an issuer entry needs to say about itself for its introspection to be read. */
 export interface IntrospectingIssuer {
@@ -144,4 +139,39 @@ export function introspectionOptions(env: Environment, common: { clockToleranceS
     staleIfErrorSeconds: integer(env, 'AUTH_INTROSPECTION_STALE_IF_ERROR_SECONDS', 60, 0, 3600),
     ...common,
   };
+}
+
+/** The issuer with its introspection attached, when it has one. */
+function withClient(issuer: IssuerConfig, introspection: ReturnType<typeof simpleFormIntrospection>): IssuerConfig {
+  if (introspection === undefined) return issuer;
+  const { tokens, ...client } = introspection;
+  return { ...issuer, introspect: tokens, introspection: { ...client, profile: issuer.profile } };
+}
+
+/**
+ * Reads and checks introspection's settings (both forms) into the configuration: the issuers that
+ * introspect, their clients, and the shared options. Throws ConfigError naming the variable.
+ */
+export function applyIntrospection(config: AuthorizerConfig, env: Environment): AuthorizerConfig {
+  const fullForm = isSet(env, 'AUTH_ISSUERS');
+  let issuers: IssuerConfig[];
+  if (fullForm) {
+    refuseMixedIntrospection(env);
+    issuers = config.issuers.map((issuer, index) => (issuer.introspectionSettings === undefined ? issuer
+      : withClient(issuer, entryIntrospection(`AUTH_ISSUERS[${index}].introspection`, issuer.introspectionSettings, { issuer: issuer.issuer, profileName: issuer.profile.name }, env))));
+    const opaque = issuers.filter(({ introspect }) => introspect !== undefined);
+    if (opaque.length > 1) {
+      throw new ConfigError('AUTH_ISSUERS', `gives introspection to ${opaque.length} issuers (${opaque.map(({ issuer }) => issuer).join(', ')}); an opaque token does not say which issuer it is from, and sending it to each would hand one issuer's token to the others: keep introspection on one`);
+    }
+  } else {
+    const introspection = simpleFormIntrospection(env, config.issuers.map(({ issuer, profile }) => ({ issuer, profileName: profile.name })));
+    issuers = config.issuers.map((issuer) => withClient(issuer, introspection));
+  }
+  if (!issuers.some(({ introspection }) => introspection !== undefined)) {
+    const stray = INTROSPECTION_OPTION_VARIABLES.find((name) => env[name]?.trim());
+    if (stray !== undefined) throw new ConfigError(stray, 'is set but no issuer introspects tokens (AUTH_INTROSPECTION, or "introspection" in AUTH_ISSUERS): set that up, or unset this');
+    return { ...config, issuers };
+  }
+  const { clockToleranceSeconds, maxTokenLifetimeSeconds } = config;
+  return { ...config, issuers, introspection: introspectionOptions(env, { clockToleranceSeconds, maxTokenLifetimeSeconds }) };
 }

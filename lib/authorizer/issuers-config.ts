@@ -11,20 +11,14 @@ import { SCOPE_CLAIMS, type ScopeClaim } from '../jwt/scopes.js';
 import type { TrustedIssuer } from '../jwt/token-verifier.js';
 import type { IntrospectionClient } from '../introspection/token-introspector.js';
 import { boolean, type Environment, isSet, list } from './env.js';
-import { entryIntrospection, refuseMixedIntrospection, simpleFormIntrospection } from './introspection-config.js';
 
 /** One trusted issuer, as configured: its profile is always resolved. */
 export interface IssuerConfig extends TrustedIssuer {
   profile: IssuerProfile;
   /** How the authorizer asks this issuer about its tokens (RFC 7662), when `introspect` is set. */
   introspection?: IntrospectionClient | undefined;
-}
-
-/** The issuer with its introspection attached, when it has one. */
-function withIntrospection(issuer: IssuerConfig, introspection: ReturnType<typeof simpleFormIntrospection>): IssuerConfig {
-  if (introspection === undefined) return issuer;
-  const { tokens, ...client } = introspection;
-  return { ...issuer, introspect: tokens, introspection: { ...client, profile: issuer.profile } };
+  /** The AUTH_ISSUERS entry's "introspection" object as given, until applyIntrospection reads it. */
+  introspectionSettings?: unknown;
 }
 
 const SIMPLE_FORM = ['AUTH_ISSUER', 'AUTH_JWKS_URI', 'AUTH_ISSUER_PROFILE', 'AUTH_SCOPE_CLAIMS', 'AUTH_REQUIRE_AT_JWT'] as const;
@@ -95,11 +89,10 @@ function simpleForm(env: Environment): IssuerConfig[] {
     return { issuer, jwksUri, profile: issuerProfile(name, { scopeClaims: claims, requireAccessTokenType }) };
   });
   refuseDuplicates('AUTH_ISSUER', configured);
-  const introspection = simpleFormIntrospection(env, configured.map(({ issuer, profile }) => ({ issuer, profileName: profile.name })));
-  return configured.map((issuer) => withIntrospection(issuer, introspection));
+  return configured;
 }
 
-function entryOf(env: Environment, raw: unknown, index: number): IssuerConfig {
+function entryOf(raw: unknown, index: number): IssuerConfig {
   const where = `AUTH_ISSUERS[${index}]`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(where, 'must be an object: {"issuer": "https://…", "profile": "…", "jwksUri": "…"}');
@@ -126,12 +119,10 @@ function entryOf(env: Environment, raw: unknown, index: number): IssuerConfig {
     }),
   };
   const introspection = entry['introspection'];
-  if (introspection === undefined) return configured;
-  return withIntrospection(configured, entryIntrospection(`${where}.introspection`, introspection, { issuer, profileName: configured.profile.name }, env));
+  return introspection === undefined ? configured : { ...configured, introspectionSettings: introspection };
 }
 
 function fullForm(env: Environment): IssuerConfig[] {
-  refuseMixedIntrospection(env);
   const mixed = SIMPLE_FORM.filter((variable) => isSet(env, variable));
   if (mixed.length > 0) {
     throw new ConfigError('AUTH_ISSUERS', `is set together with ${mixed.join(', ')}; describe every issuer in AUTH_ISSUERS alone, or unset it and use AUTH_ISSUER`);
@@ -145,12 +136,8 @@ function fullForm(env: Environment): IssuerConfig[] {
   if (!Array.isArray(document) || document.length === 0) {
     throw new ConfigError('AUTH_ISSUERS', 'must be a non-empty JSON array of issuers, e.g. [{"issuer":"https://…/","profile":"okta"}]');
   }
-  const issuers = document.map((entry, index) => entryOf(env, entry, index));
+  const issuers = document.map(entryOf);
   refuseDuplicates('AUTH_ISSUERS', issuers);
-  const opaque = issuers.filter(({ introspect }) => introspect !== undefined);
-  if (opaque.length > 1) {
-    throw new ConfigError('AUTH_ISSUERS', `gives introspection to ${opaque.length} issuers (${opaque.map(({ issuer }) => issuer).join(', ')}); an opaque token does not say which issuer it is from, and sending it to each would hand one issuer's token to the others: keep introspection on one`);
-  }
   return issuers;
 }
 

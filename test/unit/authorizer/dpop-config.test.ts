@@ -146,3 +146,11 @@ describe('the bounds of the integers', () => {
     });
   }
 });
+
+describe('the defaults the base configuration uses when no AUTH_DPOP_* is set', () => {
+  it('are what dpopConfig reads from an empty environment (the handler loads dpopConfig only when one is set)', async () => {
+    const { DPOP_DEFAULTS } = await import('../../../lib/authorizer/dpop-defaults.js');
+    const { dpopConfig } = await import('../../../lib/authorizer/dpop-config.js');
+    assert.deepEqual(DPOP_DEFAULTS, dpopConfig({}));
+  });
+});
