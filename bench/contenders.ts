@@ -242,7 +242,7 @@ export async function createContenders(context: ContenderContext): Promise<Conte
   const tampered = requestEvent(tamper(tokens[0]!));
   // No init prefetch here: these rows measure warm requests, and ours then fetches on its first
   // call like the peers, so the JWKS fetches column counts it (the cold-start rows keep the default).
-  const base = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, BENCH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'warn', AUTH_METRICS: 'false', AUTH_JWKS_SNAPSHOT: '', AUTH_JWKS_PREFETCH: 'false' };
+  const base = { AUTH_ISSUER: issuer, AUTH_JWKS_URI: jwksUri, BENCH_AUDIENCE: AUDIENCE, AUTH_LOG_LEVEL: 'silent', AUTH_METRICS: 'false', AUTH_JWKS_SNAPSHOT: '', AUTH_JWKS_PREFETCH: 'false' };
 
   const ours = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-nocache`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
   const cached = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-cache`, { ...base, AUTH_DECISION_CACHE_SIZE: '1000' });
