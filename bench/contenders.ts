@@ -261,7 +261,7 @@ export async function createContenders(context: ContenderContext): Promise<Conte
   const opaqueEvent = requestEvent(OPAQUE_TOKEN);
   const dpopCalls = 9_000;
   const dpop = await dpopFixture(context, dpopCalls);
-  const dpopHandler = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-dpop`, { ...base, AUTH_DECISION_CACHE_SIZE: '0' });
+  const dpopHandler = await importWithEnv<{ handler: Handler }>('../handlers/authorizer.ts', `${alg}-dpop`, { ...base, AUTH_DECISION_CACHE_SIZE: '0', AUTH_DPOP_ON_ALL_ROUTES: 'true' });
   const tokenKey = createPublicKey({ key: context.key.jwk as JsonWebKey, format: 'jwk' });
   const tokenOptions: VerifyKeyObjectInput = alg === 'RS256' ? { key: tokenKey, padding: constants.RSA_PKCS1_PADDING } : { key: tokenKey, dsaEncoding: 'ieee-p1363' };
   const proofOptions: VerifyKeyObjectInput = { key: dpop.clientKey, dsaEncoding: 'ieee-p1363' };

@@ -118,6 +118,10 @@ export function createAuthorizer({ config, routes, verifier, revocations, dpop, 
       return undefined;
     }
     if (boundKey === undefined) throw new AuthError('dpop_binding_mismatch', 'the DPoP scheme with a token bound to no key (no "cnf.jkt"): a bearer token is sent as "Authorization: Bearer"');
+    // A route behind a caching authorizer: its cached allow would stand in for the next proof.
+    if (!config.dpop.onAllRoutes && target.route?.api.requireDpop !== true) {
+      throw new AuthError('scheme_invalid', `the DPoP scheme on ${target.route === undefined ? 'a route the table does not know' : `the ${target.route.api.name} API, which does not set "requireDpop"`}: only those APIs' routes sit behind an authorizer with caching off, where each proof is checked (AUTH_DPOP_ON_ALL_ROUTES=true where no route is cached)`);
+    }
     if (dpop === undefined) throw new AuthError('internal_error', 'DPoP is not wired into this authorizer');
     const { proof, method, url } = dpopRequestOf(event, target.arn, config.dpop);
     const expected = { method, url, accessToken: credential.token, boundKey, now: Math.floor(now() / 1000) };

@@ -49,6 +49,7 @@ export function dpopConfig(env: Environment): DpopConfig {
   return {
     algorithms: names.length > 0 ? (names as Algorithm[]) : [...SUPPORTED_ALGORITHMS],
     iatWindowSeconds: integer(env, 'AUTH_DPOP_IAT_WINDOW_SECONDS', 300, 5, 3600),
+    onAllRoutes: boolean(env, 'AUTH_DPOP_ON_ALL_ROUTES', false),
     publicOrigin: origin(env),
     basePath: basePath(env),
     replay: {

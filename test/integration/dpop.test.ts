@@ -34,7 +34,7 @@ const given: string[] = [token];
 async function container(tag: string, env: Record<string, string>): Promise<Handler> {
   const base = {
     AUTH_ISSUER: ISSUER, AUTH_JWKS_URI: 'http://127.0.0.1:9/jwks', AUTH_JWKS_SNAPSHOT: JSON.stringify(jwks(issuerKey)), AUTH_LOG_LEVEL: 'info',
-    AUTH_METRICS: 'false', ...(env['AUTH_DPOP_REPLAY_TABLE'] === undefined ? {} : { AUTH_DPOP_REPLAY_TIMEOUT_MS: '300' }),
+    AUTH_METRICS: 'false', AUTH_DPOP_ON_ALL_ROUTES: 'true', ...(env['AUTH_DPOP_REPLAY_TABLE'] === undefined ? {} : { AUTH_DPOP_REPLAY_TIMEOUT_MS: '300' }),
   };
   const all = { ...base, ...env };
   const saved = Object.fromEntries(Object.keys(all).map((name) => [name, process.env[name]]));

@@ -27,6 +27,8 @@ Object.assign(process.env, {
   AUTH_REQUIRE_AT_JWT: 'true',
   AUTH_JWKS_TIMEOUT_MS: '500',
   AUTH_LOG_LEVEL: 'debug',
+  // routes.json's calendar does not set requireDpop: as a test of every route, as if none were cached.
+  AUTH_DPOP_ON_ALL_ROUTES: 'true',
 });
 
 // Kept and passed on: the test runner reads this process's stdout too.

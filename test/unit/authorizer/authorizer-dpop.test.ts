@@ -170,8 +170,19 @@ describe('authorizer with DPoP: requireDpop APIs', () => {
     assert.equal(allowsAny(only.result, CALENDAR_ROUTES), false);
   });
 
-  it('a bound token with a valid proof on the plain API is allowed', async () => {
+  it('a bound token with a valid proof on the plain API is refused (scheme_invalid): its routes sit behind a caching authorizer, whose cached allow would stand in for the next proof', async () => {
     const authorize = authorizer();
+    const token = bound([NOTES_AUDIENCE]);
+    const decision = await authorize(restEvent(`DPoP ${token}`, proofFor(token, 'GET', '/notes/v1/notes'), 'GET', '/notes/v1/notes'));
+    assert.equal(decision.reason, 'scheme_invalid', decision.detail);
+    assert.match(decision.detail ?? '', /requireDpop/);
+    assert.equal(decision.result, undefined);
+  });
+
+  it('with AUTH_DPOP_ON_ALL_ROUTES (no route cached), the same request is allowed', async () => {
+    const uncached = { ...config, dpop: { ...config.dpop, onAllRoutes: true } };
+    const one = checker();
+    const authorize = createAuthorizer({ config: uncached, routes, verifier: new TokenVerifier(uncached), dpop: () => one });
     const token = bound([NOTES_AUDIENCE]);
     const decision = await authorize(restEvent(`DPoP ${token}`, proofFor(token, 'GET', '/notes/v1/notes'), 'GET', '/notes/v1/notes'));
     assert.equal(decision.outcome, 'allow', decision.detail);

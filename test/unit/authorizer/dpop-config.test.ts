@@ -26,10 +26,17 @@ describe('AUTH_DPOP_* defaults', () => {
     assert.deepEqual(dpop({}), {
       algorithms: [...SUPPORTED_ALGORITHMS],
       iatWindowSeconds: 300,
+      onAllRoutes: false,
       publicOrigin: undefined,
       basePath: undefined,
       replay: { tableName: undefined, endpoint: undefined, containerOnlyWhenStoreDown: false, timeoutMs: 500, cacheSize: 10_000 },
     });
+  });
+
+  it('AUTH_DPOP_ON_ALL_ROUTES: off by default, true or false, nothing else', () => {
+    assert.equal(dpop({ AUTH_DPOP_ON_ALL_ROUTES: 'true' }).onAllRoutes, true);
+    assert.equal(dpop({ AUTH_DPOP_ON_ALL_ROUTES: 'false' }).onAllRoutes, false);
+    refuses({ AUTH_DPOP_ON_ALL_ROUTES: 'yes' }, 'AUTH_DPOP_ON_ALL_ROUTES');
   });
 
   it('blank values are the defaults', () => {
