@@ -17,8 +17,8 @@ describe('parseAuthorization: the Bearer and DPoP schemes', () => {
     }
   });
 
-  it('refuses near-misses of the DPoP scheme', () => {
-    for (const value of ['DPoP', 'DPoPa.b.c', 'DPoP\ta.b.c', 'DPo a.b.c', 'DPoPs a.b.c', 'D-PoP a.b.c']) {
+  it('refuses near-misses of the DPoP scheme, and other four-letter schemes (HOBA, RFC 7486)', () => {
+    for (const value of ['HOBA a.b.c', 'Toke a.b.c', 'DPoP', 'DPoPa.b.c', 'DPoP\ta.b.c', 'DPo a.b.c', 'DPoPs a.b.c', 'D-PoP a.b.c']) {
       assert.throws(() => parseAuthorization(value, 8192), (error: unknown) => error instanceof AuthError && error.code === 'scheme_invalid', JSON.stringify(value));
     }
   });

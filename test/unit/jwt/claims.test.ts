@@ -176,6 +176,8 @@ describe('validateClaims: sender-constrained tokens (cnf)', () => {
       [{ jkt: `${JKT.slice(1)}+` }, /\("cnf" with "jkt"\)/],
       [{ jkt: ` ${JKT}` }, /\("cnf" with "jkt"\)/],
       [{ jkt: 42 }, /\("cnf" with "jkt"\)/],
+      // The thumbprint wrapped in an array reads as the same string, but is no thumbprint.
+      [{ jkt: [JKT] }, /\("cnf" with "jkt"\)/],
     ];
     for (const [cnf, message] of cases) {
       assert.throws(() => validateClaims(payload({ cnf }), rules()), refusedWith('claim_invalid', message), JSON.stringify(cnf));
