@@ -16,7 +16,8 @@
 //   ${file(./serverless.parts.cjs):dpop.*}             the DPoP settings, checked by the authorizer's own
 //                                                       parser; `unauthorizedChallenge`, the REST API's
 //                                                       401 WWW-Authenticate (with a DPoP challenge when
-//                                                       an API requires DPoP)
+//                                                       an API requires DPoP); the replay table's
+//                                                       variables, set only where proofs are checked
 const { readFileSync } = require('node:fs');
 const { isAbsolute, join, relative, sep } = require('node:path');
 
@@ -149,7 +150,7 @@ function dpopReplayTable() {
  * error="invalid_token": the gateway cannot tell a bad proof (invalid_dpop_proof) from a bad
  * token, and a client that gets a new token makes a new proof anyway.
  */
-function dpop({ env, table, service, stage }) {
+function dpop({ env, table, service, stage, offline }) {
   // The table resource, the role's policy and the variable all take this name: none works without it.
   if (env.AUTH_DPOP_REPLAY_TABLE === '') throw new Error(`params.${stage}.dpopReplayTable is empty: the DPoP replay table needs a name (the default is \${self:service}-\${sls:stage}-dpop-replay). To accept proofs on each container's memory when the table cannot be reached, set dpopReplayContainerOnly=true instead.`);
   const { dpopConfig } = require('tsx/cjs/api').require('./lib/authorizer/dpop-config.ts', __filename);
@@ -157,13 +158,24 @@ function dpop({ env, table, service, stage }) {
   try {
     config = dpopConfig(env);
   } catch (error) {
-    const param = { AUTH_DPOP_ALGORITHMS: 'dpopAlgorithms', AUTH_DPOP_IAT_WINDOW_SECONDS: 'dpopIatWindowSeconds', AUTH_DPOP_PUBLIC_ORIGIN: 'dpopPublicOrigin', AUTH_DPOP_BASE_PATH: 'dpopBasePath', AUTH_DPOP_REPLAY_TABLE: 'dpopReplayTable', AUTH_DPOP_REPLAY_CONTAINER_ONLY: 'dpopReplayContainerOnly', AUTH_DPOP_REPLAY_TIMEOUT_MS: 'dpopReplayTimeoutMs', AUTH_DPOP_REPLAY_CACHE_SIZE: 'dpopReplayCacheSize' }[error.variable];
+    const param = { AUTH_DPOP_ON_ALL_ROUTES: 'dpopOnAllRoutes', AUTH_DPOP_ALGORITHMS: 'dpopAlgorithms', AUTH_DPOP_IAT_WINDOW_SECONDS: 'dpopIatWindowSeconds', AUTH_DPOP_PUBLIC_ORIGIN: 'dpopPublicOrigin', AUTH_DPOP_BASE_PATH: 'dpopBasePath', AUTH_DPOP_REPLAY_TABLE: 'dpopReplayTable', AUTH_DPOP_REPLAY_CONTAINER_ONLY: 'dpopReplayContainerOnly', AUTH_DPOP_REPLAY_TIMEOUT_MS: 'dpopReplayTimeoutMs', AUTH_DPOP_REPLAY_CACHE_SIZE: 'dpopReplayCacheSize' }[error.variable];
     throw new Error(`DPoP settings of stage "${stage}"${param === undefined ? '' : ` (params.${stage}.${param})`}: ${error.message}`, { cause: error });
   }
+  // The DPoP scheme on every route: only where no route is cached, and every bearer route here is.
+  if (config.onAllRoutes && !offline && table.apis.some((api) => !api.requireDpop)) {
+    throw new Error(`params.${stage}.dpopOnAllRoutes is true, but the routes of ${table.apis.filter((api) => !api.requireDpop).map((api) => api.name).join(', ')} sit behind the caching authorizer, whose cached allow would stand in for any proof: only serverless offline (which caches nothing) may take DPoP on every route. Set "requireDpop": true on the APIs that take DPoP-bound tokens instead.`);
+  }
   const bearer = `Bearer realm="${service}", error="invalid_token"`;
-  const required = table.apis.some((api) => api.requireDpop);
-  const challenge = required ? `DPoP realm="${service}", algs="${config.algorithms.join(' ')}", error="invalid_token", ${bearer}` : bearer;
-  return { unauthorizedChallenge: `'${challenge}'` };
+  // Proofs are checked where an API requires DPoP (or on every route, under offline); elsewhere the
+  // DPoP scheme is refused before any proof is read, and the authorizer loads no DPoP code.
+  const inUse = config.onAllRoutes || table.apis.some((api) => api.requireDpop);
+  const challenge = inUse ? `DPoP realm="${service}", algs="${config.algorithms.join(' ')}", error="invalid_token", ${bearer}` : bearer;
+  return {
+    unauthorizedChallenge: `'${challenge}'`,
+    // The replay table (and, locally, dynalite) only where a proof can be checked.
+    replayTableEnv: inUse ? env.AUTH_DPOP_REPLAY_TABLE : '',
+    replayEndpointEnv: inUse ? env.AUTH_DPOP_REPLAY_ENDPOINT : '',
+  };
 }
 
 function revocationsTable() {
@@ -289,9 +301,10 @@ module.exports = async ({ resolveVariable }) => {
     AUTH_DPOP_ALGORITHMS: 'dpopAlgorithms', AUTH_DPOP_IAT_WINDOW_SECONDS: 'dpopIatWindowSeconds', AUTH_DPOP_PUBLIC_ORIGIN: 'dpopPublicOrigin',
     AUTH_DPOP_BASE_PATH: 'dpopBasePath', AUTH_DPOP_REPLAY_TABLE: 'dpopReplayTable', AUTH_DPOP_REPLAY_ENDPOINT: 'dynamodbEndpoint',
     AUTH_DPOP_REPLAY_CONTAINER_ONLY: 'dpopReplayContainerOnly', AUTH_DPOP_REPLAY_TIMEOUT_MS: 'dpopReplayTimeoutMs', AUTH_DPOP_REPLAY_CACHE_SIZE: 'dpopReplayCacheSize',
+    AUTH_DPOP_ON_ALL_ROUTES: 'dpopOnAllRoutes',
   }).map(async ([variable, name]) => [variable, await param(name)])));
-  const dpopParams = { env: dpopEnv, table, service: String(await resolveVariable('self:service')), stage };
   const offline = process.argv.includes('offline');
+  const dpopParams = { env: dpopEnv, table, service: String(await resolveVariable('self:service')), stage, offline };
   return {
     events: eventsByFunction(table, ttl, offline), routeTablePath: path, calendarTable: calendarTable(),
     revocationsTable: revocationsTable(),

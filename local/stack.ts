@@ -282,6 +282,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
         // http://localhost:<port>/... (HTTP API), the URLs npm start prints.
         dpopReplayTable,
         dpopPublicOrigin: `http://localhost:${options.apiPort}`,
+        // Serverless offline caches no authorizer answer, so every route may take DPoP here: the
+        // default stage's calendar takes both schemes (deployed, only APIs with requireDpop do).
+        dpopOnAllRoutes: 'true',
         ...options.params,
       },
     });

@@ -166,7 +166,7 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal((fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables['AUTH_REVOCATION_TABLE'], 'bearer-gate-dev-revocations');
   });
 
-  it('builds the DPoP replay table from dpop-replay-table.json (key pk, TTL on expiresAt, on demand) and gives the authorizer its name', () => {
+  it('builds the DPoP replay table from dpop-replay-table.json (key pk, TTL on expiresAt, on demand); no API requires DPoP, so the authorizer is not given it', () => {
     const { TableName, KeySchema, AttributeDefinitions, TimeToLiveSpecification, BillingMode } = template.Resources['DpopReplayTable']!.Properties;
     assert.equal(TableName, 'bearer-gate-dev-dpop-replay');
     assert.deepEqual(KeySchema, [{ AttributeName: 'pk', KeyType: 'HASH' }]);
@@ -174,9 +174,10 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.deepEqual(TimeToLiveSpecification, { AttributeName: 'expiresAt', Enabled: true });
     assert.equal(BillingMode, 'PAY_PER_REQUEST');
     const env = (fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables;
-    assert.equal(env['AUTH_DPOP_REPLAY_TABLE'], 'bearer-gate-dev-dpop-replay');
-    // Only the local stack points the authorizer at another DynamoDB, or at its own origin.
-    for (const name of ['AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_TIMEOUT_MS', 'AUTH_DPOP_REPLAY_CACHE_SIZE']) {
+    // The DPoP scheme is refused on every route of this stage (none is behind the uncached
+    // authorizer) before any proof is read: no replay table, no DPoP code at cold start. Only the
+    // local stack points the authorizer at another DynamoDB, at its own origin, or takes DPoP everywhere.
+    for (const name of ['AUTH_DPOP_REPLAY_TABLE', 'AUTH_DPOP_ON_ALL_ROUTES', 'AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_TIMEOUT_MS', 'AUTH_DPOP_REPLAY_CACHE_SIZE']) {
       assert.equal(env[name], '', name);
     }
   });
@@ -190,7 +191,7 @@ describe('serverless package: the generated CloudFormation', () => {
     assert.equal(fn('geocoding')['Environment'], undefined);
     const authorizerEnv = (fn('authorizer')['Environment'] as { Variables: Record<string, string> }).Variables;
     assert.deepEqual(Object.keys(authorizerEnv).sort(), [
-      'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_REPLAY_CACHE_SIZE',
+      'AUTH_DPOP_ALGORITHMS', 'AUTH_DPOP_BASE_PATH', 'AUTH_DPOP_IAT_WINDOW_SECONDS', 'AUTH_DPOP_ON_ALL_ROUTES', 'AUTH_DPOP_PUBLIC_ORIGIN', 'AUTH_DPOP_REPLAY_CACHE_SIZE',
       'AUTH_DPOP_REPLAY_CONTAINER_ONLY', 'AUTH_DPOP_REPLAY_ENDPOINT', 'AUTH_DPOP_REPLAY_TABLE', 'AUTH_DPOP_REPLAY_TIMEOUT_MS',
       'AUTH_INTROSPECTION', 'AUTH_INTROSPECTION_AUTH_METHOD', 'AUTH_INTROSPECTION_CLIENT_ID', 'AUTH_INTROSPECTION_CLIENT_SECRET',
       'AUTH_INTROSPECTION_CLIENT_SECRET_ARN', 'AUTH_INTROSPECTION_CLIENT_SECRET_SSM', 'AUTH_INTROSPECTION_ENDPOINT',
@@ -456,6 +457,8 @@ describe('the dpop stage: the calendar requires DPoP, and no cached answer stand
     };
     await assert.rejects(print('dpopAlgorithms=HS256'), failsWith(/DPoP settings of stage "dpop" \(params\.dpop\.dpopAlgorithms\): AUTH_DPOP_ALGORITHMS: "HS256" is not supported/));
     await assert.rejects(print('dpopPublicOrigin=https://api.example.com/v1'), failsWith(/params\.dpop\.dpopPublicOrigin.*is not an origin/));
+    // DPoP on every route would put the geocoder's cached routes in front of proofs: only serverless offline may.
+    await assert.rejects(print('dpopOnAllRoutes=true'), failsWith(/params\.dpop\.dpopOnAllRoutes is true, but the routes of geocoding sit behind the caching authorizer/));
   });
 
   it('the packaged authorizer of the stage bundles routes.dpop.json: an unbound Bearer token is refused on the calendar and allowed on the geocoder', async () => {
