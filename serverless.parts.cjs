@@ -175,6 +175,9 @@ function dpop({ env, table, service, stage, offline }) {
     // The replay table (and, locally, dynalite) only where a proof can be checked.
     replayTableEnv: inUse ? env.AUTH_DPOP_REPLAY_TABLE : '',
     replayEndpointEnv: inUse ? env.AUTH_DPOP_REPLAY_ENDPOINT : '',
+    // The store's options go with the table: without it the authorizer would refuse them at init.
+    replayContainerOnlyEnv: inUse ? env.AUTH_DPOP_REPLAY_CONTAINER_ONLY : '',
+    replayTimeoutEnv: inUse ? env.AUTH_DPOP_REPLAY_TIMEOUT_MS : '',
   };
 }
 

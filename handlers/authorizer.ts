@@ -44,8 +44,12 @@ const revocations = config.revocation === undefined ? undefined : await revocati
 // DPoP's check loads with the first DPoP request, or now when the route table or a replay store
 // says DPoP is in use, so its first request does not wait for the module and the SDK.
 let dpopChecker: Promise<DpopChecker> | undefined;
-const dpop = () => (dpopChecker ??= dpopFrom(config));
-if (config.dpop.replay.tableName !== undefined || routes.apis.some(({ requireDpop }) => requireDpop)) dpop().catch(() => (dpopChecker = undefined));
+// A failed load is not remembered: the next DPoP request loads again.
+const dpop = () => (dpopChecker ??= dpopFrom(config).catch((error: unknown) => {
+  dpopChecker = undefined;
+  throw error;
+}));
+if (config.dpop.replay.tableName !== undefined || routes.apis.some(({ requireDpop }) => requireDpop)) dpop().catch(() => undefined);
 const authorize = createAuthorizer({ config, routes, verifier, revocations, dpop });
 // One line per decision, with its metrics (EMF): README, Logs.
 const logDecision = createDecisionLog(logger, config);

@@ -4,6 +4,7 @@
  * their proofs) and both sample APIs. `npm start` and the end-to-end tests both use it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startDynamoDb } from './dynamodb.js';
@@ -259,9 +260,14 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     const writer = new RevocationWriter({ tableName: revocationsTable, endpoint: dynamodb.endpoint });
     revocations.writer = writer;
     stops.push(async () => writer.close());
+    // Its own build folder: another stack (another stage) building at the same time would
+    // otherwise overwrite this one's authorizer, and its route table with it.
+    const esbuildWorkFolder = `.esbuild/stack-${options.stage}-${options.apiPort}`;
+    stops.push(async () => rmSync(join(ROOT, esbuildWorkFolder), { recursive: true, force: true }));
     const offline = await startOffline({
       ...options,
       params: {
+        esbuildWorkFolder,
         authIssuer: issuer.issuer,
         // The loopback address, not `localhost`, so no resolver can send key fetches elsewhere.
         authJwksUri: new URL('jwks', issuer.url).href,

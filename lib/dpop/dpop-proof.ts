@@ -80,6 +80,8 @@ export class DpopProofVerifier {
     }
     const { header, payload } = jws;
     if (typeof header['typ'] !== 'string' || header['typ'].toLowerCase() !== 'dpop+jwt') throw invalid('"typ" is not "dpop+jwt"');
+    // RFC 7515 §4.1.11: no JWS extension is implemented here, so a critical one is refused.
+    if (header['crit'] !== undefined) throw invalid('the header has "crit", naming extensions this verifier does not implement');
     const { alg, jwk } = header;
     if (!isSupportedAlgorithm(alg) || !this.rules.algorithms.includes(alg)) throw invalid(`"alg" ${JSON.stringify(alg)} is not an asymmetric algorithm this authorizer accepts (${this.rules.algorithms.join(', ')})`);
     if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw invalid('the header has no "jwk"');

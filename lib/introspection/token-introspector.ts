@@ -217,6 +217,11 @@ export class TokenIntrospector {
       if (error instanceof FetchError && (error.status === 401 || error.status === 403)) {
         throw new AuthError('introspection_unavailable', `${endpoint} refused the authorizer's client "${clientId}" (HTTP ${error.status}): check its id and secret (${describeSecretSource(state.client.clientSecret)}) and that it may introspect`);
       }
+      // Any other 4xx but 408 and 429 answers this one request (a token the endpoint will not take):
+      // a refusal of the token, so that one odd token cannot start the backoff for every other.
+      if (error instanceof FetchError && error.status !== undefined && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429) {
+        throw new AuthError('token_inactive', `${endpoint} refused to introspect the token (HTTP ${error.status})`);
+      }
       throw error;
     }
   }
@@ -283,8 +288,10 @@ export class TokenIntrospector {
 }
 
 // A loader that never settles must not leave requests waiting: the SDK's own deadline covers the
-// call, and this one also the SDK's import and set-up on a cold start.
-const SECRET_DEADLINE_FACTOR = 2;
+// call, and this one also the SDK's import and set-up on a cold start. With the call after it, a
+// cold start's first opaque token waits at most timeout + 1 s + timeout: 4 s at the defaults,
+// under the authorizer's 5 s (the secret's load starts at init, so usually much less).
+const SECRET_DEADLINE_FACTOR = 1;
 const SDK_LOAD_ALLOWANCE_MS = 1000;
 
 function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -87,6 +87,10 @@ describe('DpopProofVerifier: the proof as a JWS', () => {
     }
   });
 
+  it('a critical header extension (crit) is refused: none is implemented (RFC 7515 §4.1.11)', () => {
+    refuses(verifier, proofBy(key, { header: { crit: ['urn:example:ext'], 'urn:example:ext': true } }), /"crit"/);
+  });
+
   it('typ missing, "JWT", "at+jwt", or not a string is refused', () => {
     for (const typ of [undefined, 'JWT', 'at+jwt', 'dpop', 'application/dpop+jwt', ['dpop+jwt'], 1]) {
       refuses(verifier, proofBy(key, { header: { typ } }), /"typ" is not "dpop\+jwt"/);

@@ -382,6 +382,24 @@ describe('TokenIntrospector: failures end in a bounded refusal', () => {
     await refused(check(introspector(), newToken()), 'introspection_unavailable', /calendar-gate.*HTTP 403/);
   });
 
+  it('HTTP 400 or 413 for one token: that token is refused (token_inactive), and the next one is asked at once, no backoff', async () => {
+    for (const status of [400, 413]) {
+      server.handler = answerStatus(status);
+      const subject = introspector();
+      await refused(check(subject, newToken()), 'token_inactive', new RegExp(`HTTP ${status}`));
+      server.handler = answerActive();
+      assert.equal((await check(subject, newToken())).cached, false, `after ${status}`);
+    }
+  });
+
+  it('HTTP 429 (rate limited) is an outage of the endpoint: introspection_unavailable, and the backoff', async () => {
+    server.handler = answerStatus(429);
+    const subject = introspector();
+    await refused(check(subject, newToken()), 'introspection_unavailable', /HTTP 429/);
+    server.handler = answerActive();
+    await refused(check(subject, newToken()), 'introspection_unavailable', /backing off/);
+  });
+
   it('HTTP 500: introspection_unavailable', async () => {
     server.handler = answerStatus(500);
     await refused(check(introspector(), newToken()), 'introspection_unavailable', /HTTP 500/);
@@ -634,9 +652,9 @@ describe('TokenIntrospector: the client secret', () => {
       return calls === 1 ? new Promise<string>(() => undefined) : Promise.resolve(source.kind === 'ssm' ? SECRET : '');
     };
     const subject = introspector({ clientSecret: { kind: 'ssm', name: '/hangs' } }, {}, { loadClientSecret });
-    // 2 × 300 ms + 1 s for the SDK's load: bounded, whatever the loader does.
+    // 300 ms + 1 s for the SDK's load: bounded, whatever the loader does.
     // Longer than check()'s own bound; the test's timeout bounds it.
-    await refused((async () => subject.check(server.base, newToken()))(), 'introspection_unavailable', /SSM parameter \/hangs: no answer within 1600 ms/);
+    await refused((async () => subject.check(server.base, newToken()))(), 'introspection_unavailable', /SSM parameter \/hangs: no answer within 1300 ms/);
     clock += BACKOFF_MS;
     assert.equal((await check(subject, newToken())).cached, false);
     assert.equal(calls, 2);
