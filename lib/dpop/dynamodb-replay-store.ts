@@ -3,6 +3,7 @@
  * there. Items carry a TTL (`expiresAt`): DynamoDB deletes them once no proof they name could pass.
  * The SDK is loaded on first use and never bundled (the Lambda runtime ships it).
  */
+import { type DynamoDbConnection, lazyDynamoDb } from '../shared/dynamodb-client.js';
 import type { ReplayStore } from './replay-guard.js';
 
 export interface DynamoDbReplayStoreOptions {
@@ -12,28 +13,13 @@ export interface DynamoDbReplayStoreOptions {
   region?: string | undefined;
 }
 
-type Sdk = typeof import('@aws-sdk/client-dynamodb');
-
 export class DynamoDbReplayStore implements ReplayStore {
   private readonly options: DynamoDbReplayStoreOptions;
-  private client: Promise<{ sdk: Sdk; client: InstanceType<Sdk['DynamoDBClient']> }> | undefined;
+  private readonly connect: () => Promise<DynamoDbConnection>;
 
   constructor(options: DynamoDbReplayStoreOptions) {
     this.options = options;
-  }
-
-  private connect() {
-    this.client ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
-      sdk,
-      client: new sdk.DynamoDBClient({
-        ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-        region: this.options.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
-        // The guard has its own deadline; a retry would only outlast it.
-        maxAttempts: 1,
-      }),
-    }));
-    this.client.catch(() => (this.client = undefined));
-    return this.client;
+    this.connect = lazyDynamoDb(options);
   }
 
   /** Starts loading the SDK now (cold start), so the first proof does not wait for it. */

@@ -4,6 +4,7 @@
  * loaded on first use and never bundled: the Lambda runtime ships it, and an authorizer without
  * revocation never loads it (no cold-start cost).
  */
+import { type DynamoDbConnection, type DynamoDbKey, lazyDynamoDb } from '../shared/dynamodb-client.js';
 import { PARTITION, revocationOfItem } from './revocation-entry.js';
 import type { RevocationPage, RevocationSource } from './revocation-source.js';
 
@@ -16,35 +17,19 @@ export interface DynamoDbRevocationSourceOptions {
   maxPages?: number;
 }
 
-type Sdk = typeof import('@aws-sdk/client-dynamodb');
-
 export class DynamoDbRevocationSource implements RevocationSource {
   private readonly options: DynamoDbRevocationSourceOptions;
-  private client: Promise<{ sdk: Sdk; client: InstanceType<Sdk['DynamoDBClient']> }> | undefined;
+  private readonly connect: () => Promise<DynamoDbConnection>;
 
   constructor(options: DynamoDbRevocationSourceOptions) {
     this.options = options;
-  }
-
-  private connect() {
-    this.client ??= import('@aws-sdk/client-dynamodb').then((sdk) => ({
-      sdk,
-      client: new sdk.DynamoDBClient({
-        ...(this.options.endpoint === undefined ? {} : { endpoint: this.options.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
-        region: this.options.region ?? process.env['AWS_REGION'] ?? 'us-east-1',
-        // The refresher has its own deadline and retries on the next request.
-        maxAttempts: 1,
-      }),
-    }));
-    // A failed import is not remembered: the next refresh tries again.
-    this.client.catch(() => (this.client = undefined));
-    return this.client;
+    this.connect = lazyDynamoDb(options);
   }
 
   async entriesAfter(after: string | undefined, signal: AbortSignal): Promise<RevocationPage> {
     const { sdk, client } = await this.connect();
     const page: RevocationPage = { revocations: [], skipped: 0 };
-    let start: Record<string, import('@aws-sdk/client-dynamodb').AttributeValue> | undefined;
+    let start: DynamoDbKey | undefined;
     const maxPages = this.options.maxPages ?? 20;
     for (let pages = 0; ; pages += 1) {
       if (pages >= maxPages) throw new Error(`the revocations table returned more than ${maxPages} pages in one refresh`);

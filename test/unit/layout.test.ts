@@ -30,10 +30,12 @@ const MAY_IMPORT: Record<Room, readonly Room[]> = {
 
 /**
  * Packages a room may import: the authorizer's rooms only node builtins and (type-only) aws-lambda;
- * revocation also the DynamoDB client, which the Lambda runtime ships and the bundle leaves out.
+ * shared and revocation also the DynamoDB client and introspection the SSM and Secrets Manager clients, which the
+ * Lambda runtime ships and the bundle leaves out (each loaded on first use).
  */
 const AUTHORIZER_PACKAGES = /^(node:|aws-lambda$|#route-table$)/;
-const REVOCATION_PACKAGES = /^(node:|@aws-sdk\/client-dynamodb$)/;
+// The revocation writer (the CLI's, the local issuer's) writes with the client itself.
+const DYNAMODB_PACKAGES = /^(node:|aws-lambda$|@aws-sdk\/client-dynamodb$)/;
 const INTROSPECTION_PACKAGES = /^(node:|@aws-sdk\/client-(ssm|secrets-manager)$)/;
 const AUTHORIZER_ROOMS: readonly Room[] = ['errors', 'shared', 'jwt', 'revocation', 'introspection', 'dpop', 'authorizer', 'authorizer-handler'];
 
@@ -68,7 +70,7 @@ function layoutViolations(files: readonly SourceFile[]): string[] {
     }
     for (const specifier of specifiersOf(text)) {
       if (!specifier.startsWith('.')) {
-        if (AUTHORIZER_ROOMS.includes(room) && !(room === 'revocation' || room === 'dpop' ? REVOCATION_PACKAGES : room === 'introspection' ? INTROSPECTION_PACKAGES : AUTHORIZER_PACKAGES).test(specifier)) {
+        if (AUTHORIZER_ROOMS.includes(room) && !(room === 'shared' || room === 'revocation' ? DYNAMODB_PACKAGES : room === 'introspection' ? INTROSPECTION_PACKAGES : AUTHORIZER_PACKAGES).test(specifier)) {
           violations.push(`${path} → ${specifier}: the authorizer takes no runtime package`);
         }
         continue;
