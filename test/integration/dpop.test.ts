@@ -12,7 +12,8 @@ import type { APIGatewayAuthorizerResult } from 'aws-lambda';
 import { type RunningDynamoDb, startDynamoDb } from '../../local/dynamodb.js';
 import { dpopProof, thumbprintOf } from '../helpers/dpop.js';
 import { generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
-import { arnFor, policyAllows } from '../helpers/policy.js';
+import { type CapturedOutput, captureOutput, decideWith } from '../helpers/output-capture.js';
+import { arnFor } from '../helpers/policy.js';
 
 type Handler = (event: unknown) => Promise<APIGatewayAuthorizerResult>;
 
@@ -26,8 +27,8 @@ const TABLE = 'dpop-replay-test';
 
 let dynamo: RunningDynamoDb;
 let closedEndpoint: string;
-const output: string[] = [];
-const writes = [process.stdout.write, process.stderr.write] as const;
+let captured: CapturedOutput | undefined;
+let output: string[] = [];
 const given: string[] = [token];
 
 /** A container: a fresh instance of the handler module, configured from its own environment. */
@@ -60,20 +61,7 @@ const restEvent = (proof: string | undefined, method = 'GET', authorization = `D
 const proof = (overrides: Parameters<typeof dpopProof>[1] extends infer P ? Partial<P> : never = {}) => dpopProof(clientKey, { htm: 'GET', htu: URL_REST, token, ...overrides });
 
 /** The handler's answer (Allow/Deny, or the thrown message) and its decision line. */
-async function decide(handler: Handler, event: { methodArn?: string; routeArn?: string }): Promise<{ effect?: string; thrown?: string; line: Record<string, unknown> }> {
-  const mark = output.length;
-  let effect: string | undefined;
-  let thrown: string | undefined;
-  try {
-    effect = policyAllows(await handler(event), (event.methodArn ?? event.routeArn)!) ? 'Allow' : 'Deny';
-  } catch (error) {
-    thrown = (error as Error).message;
-  }
-  // The test runner's own (binary) reports pass through stdout too, unterminated.
-  const lines = output.slice(mark).join('').split('\n').map((line) => line.slice(Math.max(0, line.indexOf('{"level"')))).filter((line) => line.startsWith('{"level"') && line.includes('"message":"decision"'));
-  assert.equal(lines.length, 1, 'one decision line');
-  return { effect, thrown, line: JSON.parse(lines[0]!) as Record<string, unknown> };
-}
+const decide = (handler: Handler, event: { methodArn?: string; routeArn?: string }) => decideWith(captured!, handler, event);
 
 before(async () => {
   dynamo = await startDynamoDb({ port: 0, tableName: 'unused-calendar' });
@@ -84,16 +72,12 @@ before(async () => {
   await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
   closedEndpoint = `http://127.0.0.1:${(closed.address() as { port: number }).port}`;
   await new Promise<void>((resolve) => closed.close(() => resolve()));
-  const capture = (original: typeof process.stdout.write) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    output.push(String(chunk));
-    return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture(writes[0].bind(process.stdout));
-  process.stderr.write = capture(writes[1].bind(process.stderr));
+  captured = captureOutput();
+  output = captured.chunks;
 });
 
 after(async () => {
-  [process.stdout.write, process.stderr.write] = writes;
+  captured?.restore();
   await dynamo?.stop();
 });
 

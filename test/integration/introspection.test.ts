@@ -8,7 +8,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it, mock } from 'node:test';
 import { CALENDAR_AUDIENCE, GEOCODING_AUDIENCE } from '../helpers/jwt.js';
-import { arnFor, policyAllows } from '../helpers/policy.js';
+import { captureOutput, decideWith } from '../helpers/output-capture.js';
+import { arnFor } from '../helpers/policy.js';
 
 type Mode = 'ok' | 'down' | 'garbage' | 'oversized' | 'hang';
 const CLIENT_ID = 'bearer-gate-authorizer';
@@ -60,18 +61,12 @@ Object.assign(process.env, {
   AUTH_LOG_LEVEL: 'debug',
 });
 
-const output: string[] = [];
-const writes = [process.stdout.write, process.stderr.write] as const;
-const capture = (original: typeof process.stdout.write) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  output.push(String(chunk));
-  return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-}) as typeof process.stdout.write;
-process.stdout.write = capture(writes[0].bind(process.stdout));
-process.stderr.write = capture(writes[1].bind(process.stderr));
+const captured = captureOutput();
+const output = captured.chunks;
 const { handler } = await import('../../handlers/authorizer.js');
 
 after(async () => {
-  [process.stdout.write, process.stderr.write] = writes;
+  captured.restore();
   for (const response of parked) response.destroy();
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -100,22 +95,7 @@ const httpApi = (token: string, method = 'GET', path = '/calendar/v1/events') =>
 });
 
 /** The handler's answer and its one decision line. */
-async function decide(event: unknown): Promise<{ effect: string | undefined; thrown: string | undefined; line: Record<string, unknown> }> {
-  const mark = output.length;
-  let effect: string | undefined;
-  let thrown: string | undefined;
-  try {
-    const { methodArn, routeArn } = event as { methodArn?: string; routeArn?: string };
-    effect = policyAllows(await handler(event), (methodArn ?? routeArn)!) ? 'Allow' : 'Deny';
-  } catch (error) {
-    thrown = (error as Error).message;
-  }
-  // The test runner's own (binary) reports pass through stdout too, unterminated: a log line may
-  // follow one on the same "line".
-  const lines = output.slice(mark).join('').split('\n').map((line) => line.slice(Math.max(0, line.indexOf('{"level"')))).filter((line) => line.startsWith('{"level"') && line.includes('"message":"decision"'));
-  assert.equal(lines.length, 1, 'one decision line');
-  return { effect, thrown, line: JSON.parse(lines[0]!) as Record<string, unknown> };
-}
+const decide = (event: { methodArn?: string; routeArn?: string }) => decideWith(captured, handler, event);
 
 // The introspector backs off for 2 s after a failure; the clock it reads (Date) is moved instead
 // of waited for. Timers stay real: deadlines are real.

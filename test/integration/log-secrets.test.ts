@@ -4,6 +4,7 @@ import { after, describe, it } from 'node:test';
 import { REASON_CODES, type ReasonCode } from '../../lib/errors.js';
 import { JwksServer } from '../helpers/jwks-server.js';
 import { b64url, clientClaims, GEOCODING_AUDIENCE, generateTestKey, jwks, signJwt, userClaims } from '../helpers/jwt.js';
+import { captureOutput, decisionLines } from '../helpers/output-capture.js';
 import { arnFor } from '../helpers/policy.js';
 import { dpopProof, thumbprintOf } from '../helpers/dpop.js';
 
@@ -31,15 +32,8 @@ Object.assign(process.env, {
   AUTH_DPOP_ON_ALL_ROUTES: 'true',
 });
 
-// Kept and passed on: the test runner reads this process's stdout too.
-const output: string[] = [];
-const writes = [process.stdout.write, process.stderr.write] as const;
-const capture = (original: typeof process.stdout.write) => ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-  output.push(String(chunk));
-  return (original as (...args: unknown[]) => boolean).call(process.stdout, chunk, ...rest);
-}) as typeof process.stdout.write;
-process.stdout.write = capture(writes[0].bind(process.stdout));
-process.stderr.write = capture(writes[1].bind(process.stderr));
+const captured = captureOutput();
+const output = captured.chunks;
 const { handler } = await import('../../handlers/authorizer.js');
 
 const given: string[] = [];
@@ -113,7 +107,7 @@ const hostile: [ReasonCode, unknown][] = [
 const UNREACHABLE: ReasonCode[] = ['internal_error', 'issuer_not_allowed', 'token_revoked', 'revocation_unavailable', 'token_inactive', 'introspection_unavailable', 'dpop_replay_unavailable'];
 
 after(async () => {
-  [process.stdout.write, process.stderr.write] = writes;
+  captured.restore();
   await server.stop();
 });
 
@@ -124,7 +118,7 @@ describe('every rejection path and every success path, and never a token in the 
     for (const [expected, event] of hostile) {
       const mark = output.length;
       await handler(event).catch(() => undefined);
-      const decision = output.slice(mark).join('').split('\n').filter((line) => line.includes('"message":"decision"')).map((line) => JSON.parse(line) as { reason?: string; outcome: string });
+      const decision = decisionLines(output, mark) as { reason?: string; outcome: string }[];
       assert.equal(decision.length, 1, `${expected}: one decision line`);
       assert.equal(decision[0]!.reason, expected, `${expected}: ${JSON.stringify(decision[0])}`);
       assert.notEqual(decision[0]!.outcome, 'allow');
