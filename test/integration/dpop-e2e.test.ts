@@ -11,44 +11,29 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomUUID, webcrypto } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { SignJWT } from 'jose';
 import { dpopKeyFile, dpopProof, dpopThumbprint, type KeyPair, loadDpopKey, newDpopKey } from '../../local/dpop-key.js';
-import { freePort, type RunningStack, startStack } from '../../local/stack.js';
 import { clientCredentialsToken, userToken } from '../../local/token-client.js';
+import { useLocalStack } from '../helpers/local-stack.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const run = promisify(execFile);
-const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-dpop-e2e-'));
-let stack: RunningStack;
-const output: string[] = [];
 /** Every token and proof the tests made: none may ever appear in the stack's output. */
 const secrets: string[] = [];
 let key: KeyPair;
 let token: string;
-
-before(async () => {
-  stack = await startStack({
-    issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
-    dataDir, stage: 'dpop', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
-  });
-  key = await loadDpopKey(dpopKeyFile(dataDir));
+const local = useLocalStack('dpop-e2e', 'dpop', async (stack) => {
+  key = await loadDpopKey(dpopKeyFile(local.dataDir));
   ({ access_token: token } = await userToken(stack.issuerUrl, 'dpop-alice', 'read write', undefined, 'calendar', key));
   secrets.push(token);
-}, { timeout: 200_000 });
-
-after(async () => {
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
 });
+const { output, dataDir } = local;
 
-const rest = (): string => `${stack.restBaseUrl}/calendar/v1/events`;
-const http = (): string => `${stack.apiUrl}/calendar/v1/events`;
+const rest = (): string => `${local.stack.restBaseUrl}/calendar/v1/events`;
+const http = (): string => `${local.stack.apiUrl}/calendar/v1/events`;
 /** Both APIs' calendar URL, each with the status a definitive refusal gets there. */
 const refusals = (): [string, number][] => [[rest(), 401], [http(), 403]];
 
@@ -106,10 +91,10 @@ describe('the local issuer binds tokens to the client\'s DPoP key', () => {
   it('a token request with a proof gets token_type DPoP and cnf.jkt, the key\'s thumbprint; one without stays Bearer', async () => {
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { cnf?: { jkt?: string } };
     assert.equal(claims.cnf?.jkt, await dpopThumbprint(key));
-    const backend = await clientCredentialsToken(stack.issuerUrl, 'geocoding', undefined, key);
+    const backend = await clientCredentialsToken(local.stack.issuerUrl, 'geocoding', undefined, key);
     secrets.push(backend.access_token);
     assert.equal(backend.token_type, 'DPoP');
-    const bearer = await clientCredentialsToken(stack.issuerUrl, 'geocoding');
+    const bearer = await clientCredentialsToken(local.stack.issuerUrl, 'geocoding');
     secrets.push(bearer.access_token);
     assert.equal(bearer.token_type, 'Bearer');
     assert.equal((JSON.parse(Buffer.from(bearer.access_token.split('.')[1]!, 'base64url').toString('utf8')) as { cnf?: unknown }).cnf, undefined);
@@ -123,9 +108,9 @@ describe('DPoP through serverless offline (stage dpop: the calendar requires DPo
     assert.equal(await dpopCall(rest(), await proofFor('POST', rest()), 'POST'), 201);
     // The proof's URL is signed without the query (RFC 9449 §4.2): a query on the request is fine.
     assert.equal(await dpopCall(`${http()}?limit=5`, await proofFor('GET', http())), 200);
-    const client = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new DynamoDBClient({ endpoint: local.stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
-      const { Items = [] } = await client.send(new ScanCommand({ TableName: stack.dpopReplayTable }));
+      const { Items = [] } = await client.send(new ScanCommand({ TableName: local.stack.dpopReplayTable }));
       assert.ok(Items.length >= 4, `${Items.length} replay entries`);
       for (const item of Items) {
         assert.ok(Number(item['expiresAt']?.N) > Date.now() / 1000, 'each entry expires, later');
@@ -180,7 +165,7 @@ describe('DPoP through serverless offline (stage dpop: the calendar requires DPo
     await refused(async (url) => call(url, { authorization: `Bearer ${token}` }), 'dpop_proof_required');
     // Even with a valid proof beside it: the scheme says Bearer.
     await refused(async (url) => call(url, { authorization: `Bearer ${token}`, dpop: await proofFor('GET', url) }), 'dpop_proof_required');
-    const { access_token: unbound } = await userToken(stack.issuerUrl, 'bearer-bob', 'read');
+    const { access_token: unbound } = await userToken(local.stack.issuerUrl, 'bearer-bob', 'read');
     secrets.push(unbound);
     // That one is an access decision (a Deny policy naming none of the calendar's routes): 403 on both APIs.
     await refused(async (url) => call(url, { authorization: `Bearer ${unbound}` }), 'dpop_proof_required', undefined, [[rest(), 403], [http(), 403]]);
@@ -194,15 +179,15 @@ describe('DPoP through serverless offline (stage dpop: the calendar requires DPo
   });
 
   it('the geocoder keeps Bearer in this stage', { timeout: 120_000 }, async () => {
-    const { access_token: backend } = await clientCredentialsToken(stack.issuerUrl, 'geocoding');
+    const { access_token: backend } = await clientCredentialsToken(local.stack.issuerUrl, 'geocoding');
     secrets.push(backend);
-    for (const base of [stack.restBaseUrl, stack.apiUrl]) {
+    for (const base of [local.stack.restBaseUrl, local.stack.apiUrl]) {
       assert.equal(await call(`${base}/geocoding/v1/reverse?lat=48.8566&lng=2.3522`, { authorization: `Bearer ${backend}` }), 200, base);
     }
   });
 
   it('the README\'s commands work as written: npm run token -- --dpop, then curl with npm run dpop-proof', { timeout: 120_000 }, async () => {
-    const env = { ...process.env, LOCAL_DATA_DIR: dataDir, LOCAL_ISSUER_PORT: new URL(stack.issuerUrl).port };
+    const env = { ...process.env, LOCAL_DATA_DIR: dataDir, LOCAL_ISSUER_PORT: new URL(local.stack.issuerUrl).port };
     const url = rest();
     // One bash script, as a user types it (the token stays in the shell; only the status is printed).
     const script = [

@@ -9,46 +9,30 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { CALENDAR_API, CLIENTS, GEOCODING_API } from '../../local/clients.js';
-import { freePort, type RunningStack, startStack } from '../../local/stack.js';
 import { clientCredentialsToken, revokeToken, userToken } from '../../local/token-client.js';
 import { opaqueTokenId } from '../../lib/introspection/opaque-token-id.js';
 import { PARTITION } from '../../lib/revocation/revocation-entry.js';
+import { useLocalStack } from '../helpers/local-stack.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-introspection-e2e-'));
-let stack: RunningStack;
-const output: string[] = [];
+const local = useLocalStack('introspection-e2e');
+const { output } = local;
 /** Every opaque token the tests got: none may ever appear in the stack's output. */
 const tokens: string[] = [];
-
-before(async () => {
-  stack = await startStack({
-    issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
-    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
-  });
-}, { timeout: 200_000 });
-
-after(async () => {
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
 
 const OPAQUE = /^[A-Za-z0-9_-]{43}$/;
 
 async function opaqueGeocodingToken(): Promise<string> {
-  const { access_token: token } = await clientCredentialsToken(stack.issuerUrl, 'geocodingOpaque');
+  const { access_token: token } = await clientCredentialsToken(local.stack.issuerUrl, 'geocodingOpaque');
   assert.match(token, OPAQUE, 'the opaque client gets an opaque token');
   tokens.push(token);
   return token;
 }
 
 async function opaqueUserToken(user: string, scope: string): Promise<string> {
-  const { access_token: token } = await userToken(stack.issuerUrl, user, scope, undefined, 'calendarOpaque');
+  const { access_token: token } = await userToken(local.stack.issuerUrl, user, scope, undefined, 'calendarOpaque');
   assert.match(token, OPAQUE, 'the opaque app gets an opaque token');
   tokens.push(token);
   return token;
@@ -58,7 +42,7 @@ const basic = (id: string, secret: string): string => `Basic ${Buffer.from(`${en
 const AUTHORIZER = basic(CLIENTS.authorizer.id, CLIENTS.authorizer.secret);
 
 async function introspect(token: string, authorization: string = AUTHORIZER): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(new URL('token/introspection', stack.issuerUrl), {
+  const response = await fetch(new URL('token/introspection', local.stack.issuerUrl), {
     method: 'POST', headers: { authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams({ token }), signal: AbortSignal.timeout(10_000),
   });
@@ -82,13 +66,13 @@ async function outputLine(from: number, text: string, timeoutMs = 5_000): Promis
 const geocoding = (base: string): string => `${base}/geocoding/v1/reverse?lat=48.8566&lng=2.3522`;
 const calendar = (base: string): string => `${base}/calendar/v1/events`;
 /** Each URL with the status a refused token gets there. */
-const refusals = (path: (base: string) => string): Record<string, number> => ({ [path(stack.restBaseUrl)]: 401, [path(stack.apiUrl)]: 403 });
+const refusals = (path: (base: string) => string): Record<string, number> => ({ [path(local.stack.restBaseUrl)]: 401, [path(local.stack.apiUrl)]: 403 });
 
 describe('the local issuer: opaque access tokens and RFC 7662 introspection', () => {
   it('advertises its introspection endpoint in discovery', async () => {
-    const discovery = await (await fetch(new URL('.well-known/openid-configuration', stack.issuerUrl), { signal: AbortSignal.timeout(10_000) })).json() as Record<string, unknown>;
+    const discovery = await (await fetch(new URL('.well-known/openid-configuration', local.stack.issuerUrl), { signal: AbortSignal.timeout(10_000) })).json() as Record<string, unknown>;
     // oidc-provider writes the endpoints for the host the request came to: here, the loopback address.
-    assert.equal(discovery['introspection_endpoint'], new URL('token/introspection', stack.issuerUrl).href);
+    assert.equal(discovery['introspection_endpoint'], new URL('token/introspection', local.stack.issuerUrl).href);
   });
 
   it('answers the authorizer for an opaque client-credentials token: active, the client, the geocoding audience, no jti (the token is its own id)', async () => {
@@ -98,7 +82,7 @@ describe('the local issuer: opaque access tokens and RFC 7662 introspection', ()
     assert.equal(body['active'], true);
     assert.equal(body['client_id'], CLIENTS.geocodingOpaque.id);
     assert.equal(body['aud'], GEOCODING_API);
-    assert.equal(body['iss'], stack.issuer);
+    assert.equal(body['iss'], local.stack.issuer);
     assert.equal(body['token_type'], 'Bearer');
     assert.equal(body['sub'], undefined);
     assert.equal(body['jti'], undefined);
@@ -122,15 +106,15 @@ describe('the local issuer: opaque access tokens and RFC 7662 introspection', ()
     const wrongSecret = await introspect(token, basic(CLIENTS.authorizer.id, 'not-the-secret'));
     assert.equal(wrongSecret.status, 401);
     assert.equal(wrongSecret.body['error'], 'invalid_client');
-    assert.equal((await clientCredentialsToken(stack.issuerUrl, 'geocoding')).access_token.split('.').length, 3);
-    assert.equal((await userToken(stack.issuerUrl, 'jwt-alice', 'read')).access_token.split('.').length, 3);
+    assert.equal((await clientCredentialsToken(local.stack.issuerUrl, 'geocoding')).access_token.split('.').length, 3);
+    assert.equal((await userToken(local.stack.issuerUrl, 'jwt-alice', 'read')).access_token.split('.').length, 3);
   });
 
   it('revokes an opaque token (RFC 7009): introspection says inactive, and the revocation entry holds opaqueTokenId, never the token', async () => {
     const token = await opaqueGeocodingToken();
-    await revokeToken(stack.issuerUrl, 'geocodingOpaque', token);
+    await revokeToken(local.stack.issuerUrl, 'geocodingOpaque', token);
     assert.deepEqual((await introspect(token)).body, { active: false });
-    const client = new DynamoDBClient({ endpoint: stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = new DynamoDBClient({ endpoint: local.stack.dynamodbEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
     try {
       // The hook writes in the background: poll, bounded.
       const deadline = performance.now() + 5_000;
@@ -138,8 +122,8 @@ describe('the local issuer: opaque access tokens and RFC 7662 introspection', ()
       while (!values.includes(opaqueTokenId(token))) {
         assert.ok(performance.now() < deadline, 'no revocation entry for the token within 5 s');
         await new Promise((resolve) => setTimeout(resolve, 100));
-        const { Items = [] } = await client.send(new QueryCommand({ TableName: stack.revocationsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: PARTITION } } }));
-        values = Items.filter((item) => item['kind']?.S === 'token' && item['iss']?.S === stack.issuer).map((item) => item['value']?.S ?? '');
+        const { Items = [] } = await client.send(new QueryCommand({ TableName: local.stack.revocationsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: PARTITION } } }));
+        values = Items.filter((item) => item['kind']?.S === 'token' && item['iss']?.S === local.stack.issuer).map((item) => item['value']?.S ?? '');
       }
       assert.ok(!values.includes(token), 'the table never holds the token itself');
     } finally {
@@ -155,7 +139,7 @@ describe('opaque tokens through serverless offline (the authorizer introspects)'
     const user = await opaqueUserToken('opaque-bob', 'read');
     for (const url of Object.keys(refusals(calendar))) assert.equal(await status(url, user), 200, url);
     // The scope still decides: a read-only token may not write.
-    const write = await fetch(calendar(stack.restBaseUrl), {
+    const write = await fetch(calendar(local.stack.restBaseUrl), {
       method: 'POST', headers: { authorization: `Bearer ${user}`, 'content-type': 'application/json' },
       body: JSON.stringify({ title: 'Standup', start: '2026-12-01T09:00:00Z', end: '2026-12-01T09:15:00Z' }), signal: AbortSignal.timeout(30_000),
     });
@@ -167,7 +151,7 @@ describe('opaque tokens through serverless offline (the authorizer introspects)'
     assert.match(unknown, OPAQUE);
     tokens.push(unknown);
     const revoked = await opaqueGeocodingToken();
-    await revokeToken(stack.issuerUrl, 'geocodingOpaque', revoked);
+    await revokeToken(local.stack.issuerUrl, 'geocodingOpaque', revoked);
     for (const token of [unknown, revoked]) {
       for (const [url, refusal] of Object.entries(refusals(geocoding))) {
         const from = output.length;
@@ -185,7 +169,7 @@ describe('opaque tokens through serverless offline (the authorizer introspects)'
       for (const url of Object.keys(refusals(path))) assert.equal(await status(url, token), 200, url);
     }
     const from = output.length;
-    for (const [client, token] of cases) await revokeToken(stack.issuerUrl, client as 'calendarOpaque' | 'geocodingOpaque', token);
+    for (const [client, token] of cases) await revokeToken(local.stack.issuerUrl, client as 'calendarOpaque' | 'geocodingOpaque', token);
     const revokedAt = performance.now();
 
     // The authorizer remembers each token as active (introspection cache); the revocation entry

@@ -5,41 +5,25 @@
  * 403 on the HTTP API, where every definitive refusal is a Deny policy (a throw would be a 500).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { CLIENTS } from '../../local/clients.js';
-import { freePort, type RunningStack, startStack } from '../../local/stack.js';
 import { userToken } from '../../local/token-client.js';
+import { useLocalStack } from '../helpers/local-stack.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-revocation-e2e-'));
-let stack: RunningStack;
-const output: string[] = [];
-
-before(async () => {
-  stack = await startStack({
-    issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
-    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
-  });
-}, { timeout: 200_000 });
-
-after(async () => {
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const local = useLocalStack('revocation-e2e');
+const { output } = local;
 
 const status = async (url: string, token: string): Promise<number> =>
   (await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) })).status;
 
 describe('revocation end to end through serverless offline', () => {
   it('a revoked token is refused (token_revoked) on both APIs within the refresh interval', { timeout: 120_000 }, async () => {
-    const { access_token: token } = await userToken(stack.issuerUrl, 'revoked-user', 'read');
-    const refusal: Record<string, number> = { [`${stack.restBaseUrl}/calendar/v1/events`]: 401, [`${stack.apiUrl}/calendar/v1/events`]: 403 };
+    const { access_token: token } = await userToken(local.stack.issuerUrl, 'revoked-user', 'read');
+    const refusal: Record<string, number> = { [`${local.stack.restBaseUrl}/calendar/v1/events`]: 401, [`${local.stack.apiUrl}/calendar/v1/events`]: 403 };
     const urls = Object.keys(refusal);
     for (const url of urls) assert.equal(await status(url, token), 200, url);
 
-    const revoked = await fetch(new URL('token/revocation', stack.issuerUrl), {
+    const revoked = await fetch(new URL('token/revocation', local.stack.issuerUrl), {
       method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token, client_id: CLIENTS.calendar.id, token_type_hint: 'access_token' }), signal: AbortSignal.timeout(10_000),
     });
@@ -61,7 +45,7 @@ describe('revocation end to end through serverless offline', () => {
     console.log(`revoked token refused after ${refusedAt.map((ms) => `${Math.round(ms)} ms`).join(' (REST), ')} (HTTP API)`);
     assert.ok(output.some((line) => line.includes('"reason":"token_revoked"')), 'the decision line says token_revoked');
     // Another token of the same user, issued after, is untouched.
-    const { access_token: fresh } = await userToken(stack.issuerUrl, 'revoked-user', 'read');
+    const { access_token: fresh } = await userToken(local.stack.issuerUrl, 'revoked-user', 'read');
     for (const url of urls) assert.equal(await status(url, fresh), 200, url);
   });
 });

@@ -7,28 +7,12 @@
  * API. A token of the same user issued after the sign-out is untouched.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { freePort, type RunningStack, startStack } from '../../local/stack.js';
+import { describe, it } from 'node:test';
 import { signOut, type UserClientName, userSession, userToken } from '../../local/token-client.js';
+import { useLocalStack } from '../helpers/local-stack.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'bearer-gate-signout-e2e-'));
-let stack: RunningStack;
-const output: string[] = [];
-
-before(async () => {
-  stack = await startStack({
-    issuerPort: 0, dynamodbPort: 0, apiPort: await freePort(), lambdaPort: await freePort(),
-    dataDir, stage: 'dev', startTimeoutMs: 180_000, onOutput: (line) => output.push(line),
-  });
-}, { timeout: 200_000 });
-
-after(async () => {
-  await stack?.stop();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const local = useLocalStack('signout-e2e');
+const { output } = local;
 
 const status = async (url: string, token: string): Promise<number> =>
   (await fetch(url, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(30_000) })).status;
@@ -49,14 +33,14 @@ async function nextSecond(): Promise<void> {
 }
 
 async function signedOutIsRefused(user: string, client: UserClientName, reasons: string[]): Promise<void> {
-  const { token: { access_token: token }, browser } = await userSession(stack.issuerUrl, user, 'read', undefined, client);
-  const refusal: Record<string, number> = { [`${stack.restBaseUrl}/calendar/v1/events`]: 401, [`${stack.apiUrl}/calendar/v1/events`]: 403 };
+  const { token: { access_token: token }, browser } = await userSession(local.stack.issuerUrl, user, 'read', undefined, client);
+  const refusal: Record<string, number> = { [`${local.stack.restBaseUrl}/calendar/v1/events`]: 401, [`${local.stack.apiUrl}/calendar/v1/events`]: 403 };
   const urls = Object.keys(refusal);
   for (const url of urls) assert.equal(await status(url, token), 200, url);
 
   await nextSecond();
   const from = output.length;
-  await signOut(stack.issuerUrl, browser);
+  await signOut(local.stack.issuerUrl, browser);
   const signedOutAt = performance.now();
 
   // Each instance refreshes its revocations within the interval (5 s): poll, bounded, until both refuse.
@@ -82,7 +66,7 @@ async function signedOutIsRefused(user: string, client: UserClientName, reasons:
 
   // Signing in again gets a token issued after the sign-out: it works.
   await nextSecond();
-  const { access_token: fresh } = await userToken(stack.issuerUrl, user, 'read', undefined, client);
+  const { access_token: fresh } = await userToken(local.stack.issuerUrl, user, 'read', undefined, client);
   for (const url of urls) assert.equal(await status(url, fresh), 200, url);
 }
 
