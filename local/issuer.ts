@@ -14,7 +14,7 @@ import { Readable } from 'node:stream';
 import { exportJWK, generateKeyPair, importJWK, jwtVerify } from 'jose';
 // Before oidc-provider, whose loading it quietens (see there why); import order is evaluation order.
 import { restoreConsoleWarn } from './quiet-runtime-warning.js';
-import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type ClientMetadata, errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { CALENDAR_API, CLIENTS, GEOCODING_API, LOCAL_PASSWORD, OPAQUE_CLIENT_IDS, TOKEN_LIFETIME_SECONDS } from './clients.js';
 import { opaqueTokenId } from '../lib/introspection/opaque-token-id.js';
 
@@ -135,50 +135,39 @@ export async function startIssuer(options: IssuerOptions): Promise<RunningIssuer
   };
 }
 
+/**
+ * A public native app (RFC 8252 §7.3): authorization code with PKCE and refresh tokens; its loopback
+ * redirect URI matches on any port, so that `npm run token -- --browser` can catch the browser's
+ * redirect on a port of its own.
+ */
+const nativeApp = (client: { id: string; redirectUri: string }): ClientMetadata => ({
+  client_id: client.id,
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  redirect_uris: [client.redirectUri],
+});
+
+/** A confidential backend: the client-credentials grant, with its secret. */
+const backend = (client: { id: string; secret: string }): ClientMetadata => ({
+  client_id: client.id,
+  client_secret: client.secret,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+});
+
 /** The whole issuer (oidc-provider and the login and consent pages) as one request handler. Synchronous. */
 function issuerHandler(issuer: string, jwk: Record<string, unknown>, onRevocation: IssuerOptions['onRevocation']): http.RequestListener {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...publicJwk } = jwk;
   const configuration: Configuration = {
     clients: [
-      {
-        client_id: CLIENTS.calendar.id,
-        // A native app (RFC 8252 7.3): its loopback redirect URI matches on any port, so that
-        // `npm run token -- --browser` can catch the browser's redirect on a port of its own.
-        application_type: 'native',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: [CLIENTS.calendar.redirectUri],
-      },
-      {
-        client_id: CLIENTS.geocoding.id,
-        client_secret: CLIENTS.geocoding.secret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-      },
-      {
-        client_id: CLIENTS.nogrant.id,
-        client_secret: CLIENTS.nogrant.secret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-      },
-      {
-        client_id: CLIENTS.calendarOpaque.id,
-        application_type: 'native',
-        token_endpoint_auth_method: 'none',
-        grant_types: ['authorization_code', 'refresh_token'],
-        response_types: ['code'],
-        redirect_uris: [CLIENTS.calendarOpaque.redirectUri],
-      },
-      {
-        client_id: CLIENTS.geocodingOpaque.id,
-        client_secret: CLIENTS.geocodingOpaque.secret,
-        grant_types: ['client_credentials'],
-        response_types: [],
-        redirect_uris: [],
-      },
+      nativeApp(CLIENTS.calendar),
+      backend(CLIENTS.geocoding),
+      backend(CLIENTS.nogrant),
+      nativeApp(CLIENTS.calendarOpaque),
+      backend(CLIENTS.geocodingOpaque),
       {
         // The authorizer: it only calls the introspection endpoint (HTTP Basic, the default of
         // AUTH_INTROSPECTION_AUTH_METHOD), and no grant gets it a token.
