@@ -41,8 +41,4 @@ export class IntrospectionCache {
   set(token: string, entry: IntrospectionEntry): void {
     this.entries.set(token, entry);
   }
-
-  delete(token: string): void {
-    this.entries.delete(token);
-  }
 }

@@ -144,7 +144,7 @@ export class TokenIntrospector {
     }
     const flight = state.flights.get(token);
     if (flight !== undefined) return flight;
-    if (now < state.retryAt) return this.fallback(state, entry, now, new AuthError('introspection_unavailable', `introspection is backing off after a failure: ${state.lastFailure}`));
+    if (now < state.retryAt) return this.fallback(entry, now, new AuthError('introspection_unavailable', `introspection is backing off after a failure: ${state.lastFailure}`));
     const asked = this.ask(state, token)
       .then((response) => this.answer(state, token, response))
       .catch((error: unknown) => this.failed(state, token, error))
@@ -181,7 +181,7 @@ export class TokenIntrospector {
   private failed(state: IssuerIntrospection, token: string, error: unknown): Verification {
     if (isVerdict(error)) throw error;
     const failure = this.recordFailure(state, unavailable(error));
-    return this.fallback(state, this.cache.get(token), this.now(), failure);
+    return this.fallback(this.cache.get(token), this.now(), failure);
   }
 
   private recordFailure(state: IssuerIntrospection, error: AuthError): AuthError {
@@ -192,7 +192,7 @@ export class TokenIntrospector {
   }
 
   /** Stale-if-error: a remembered active answer stands in while it may; otherwise the failure. */
-  private fallback(_state: IssuerIntrospection, entry: IntrospectionEntry | undefined, now: number, failure: AuthError): Verification {
+  private fallback(entry: IntrospectionEntry | undefined, now: number, failure: AuthError): Verification {
     if (entry !== undefined && 'hit' in entry && now < entry.staleUntil) return entry.hit;
     throw failure;
   }
