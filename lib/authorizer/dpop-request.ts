@@ -5,6 +5,7 @@
  */
 import { AuthError } from '../errors.js';
 import { normalizeHtu } from '../dpop/htu.js';
+import { LruCache } from '../shared/lru-cache.js';
 import type { ExecuteApiArn } from './execute-api-arn.js';
 
 export interface DpopRequest {
@@ -23,13 +24,12 @@ export interface DpopUrlSettings {
 }
 
 // Requests come for a handful of URLs: each is normalised (a URL parse) once.
-const NORMALISED_SIZE = 128;
-const normalised = new Map<string, string | undefined>();
+const normalisedUrls = new LruCache<string, string | undefined>(128);
 function normalizedUrl(url: string): string | undefined {
-  if (normalised.has(url)) return normalised.get(url);
+  const known = normalisedUrls.get(url);
+  if (known !== undefined) return known;
   const value = normalizeHtu(url);
-  if (normalised.size >= NORMALISED_SIZE) normalised.delete(normalised.keys().next().value!);
-  normalised.set(url, value);
+  if (value !== undefined) normalisedUrls.set(url, value);
   return value;
 }
 

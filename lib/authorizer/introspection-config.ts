@@ -3,6 +3,7 @@
  * beside AUTH_ISSUER (one issuer), or an "introspection" object in an AUTH_ISSUERS entry.
  */
 import { ConfigError } from '../errors.js';
+import { isAllowedKeyUrl } from '../jwt/key-url.js';
 import type { ProfileName } from '../jwt/issuer-profile.js';
 import type { ClientSecretSource } from '../introspection/client-secret.js';
 import type { ClientAuthMethod, IntrospectionClient, IntrospectionOptions } from '../introspection/token-introspector.js';
@@ -46,8 +47,8 @@ function endpointOf(where: string, value: unknown): string | undefined {
     url = undefined;
   }
   if (url === undefined) throw new ConfigError(where, `${JSON.stringify(value)} is not an absolute URL; give it as https://host/path, or leave it out for discovery`);
-  const loopback = url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !loopback) throw new ConfigError(where, `"${String(value)}" must use https: the token and the client secret travel to it (plain http only for localhost)`);
+  // The JWKS URL's rule: https, or plain http to this machine only.
+  if (!isAllowedKeyUrl(url)) throw new ConfigError(where, `"${String(value)}" must use https: the token and the client secret travel to it (plain http only for localhost)`);
   return String(value);
 }
 
